@@ -1,0 +1,28 @@
+# Two entry points: `make demo` (install + run the main program) and `make test` (install + all tests).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint clean bench
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/pricing simulate --scenario seasonal_perishable --policy oracle,ts,ils,cost_plus
+
+test: install
+	$(VENV)/bin/ruff check env agent finetune ui tests bench
+	$(PY) -m pytest
+
+bench: install
+	$(PY) bench/baselines.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,91 @@
+"""The evaluation harness: oracle first, reproducible across worker counts, reports written."""
+
+import json
+
+import numpy as np
+import pytest
+
+from env.evaluation import bootstrap_ci, evaluate, register_policy, write_report
+from env.scenarios import calvano_duopoly
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    return evaluate(["cost_plus", "ts", "oracle", "ucb"], split="validation", n_tasks=12, horizon=20, seed=1,
+                    workers=1, progress=False)
+
+
+def test_oracle_ranks_first(small_run):
+    s = small_run.summary.set_index("policy")
+    assert s.loc["oracle", "pct_oracle"] == pytest.approx(100.0)
+    assert (s.drop("oracle")["pct_oracle"] < 100.0).all()
+    per_task = small_run.per_task
+    stateless = per_task[per_task.stockout_rate.isna()]  # no inventory: the per-period oracle is unbeatable
+    assert (stateless.groupby("task_id").pct_oracle.idxmax().map(per_task.policy) == "oracle").mean() > 0.9
+
+
+def test_same_numbers_with_more_workers(small_run):
+    again = evaluate(["cost_plus", "ts", "oracle", "ucb"], split="validation", n_tasks=12, horizon=20, seed=1,
+                     workers=2, progress=False)
+    cols = ["policy", "task_id", "pct_oracle", "regret_pct", "volatility", "profit"]
+    assert again.per_task[cols].equals(small_run.per_task[cols])
+
+
+def test_other_seed_other_noise(small_run):
+    other = evaluate(["cost_plus"], split="validation", n_tasks=12, horizon=20, seed=2, workers=1, progress=False)
+    mine = small_run.per_task[small_run.per_task.policy == "cost_plus"]
+    assert not np.allclose(other.per_task["profit"].to_numpy(), mine["profit"].to_numpy())
+
+
+def test_metrics_are_consistent(small_run):
+    df = small_run.per_task
+    assert np.allclose(df.pct_oracle + df.regret_pct, 100.0)
+    assert (df[df.policy == "cost_plus"].volatility < 1e-9).all()  # a fixed markup never moves
+    curves = small_run.regret_curves()
+    assert curves["oracle"] == pytest.approx(np.zeros(20))
+    assert curves["ucb"][-1] > curves["ucb"][0]
+
+
+def test_report_files(small_run, tmp_path):
+    files = write_report(small_run, tmp_path)
+    data = json.loads(files["json"].read_text())
+    assert {r["policy"] for r in data["summary"]} == {"cost_plus", "ts", "oracle", "ucb"}
+    assert "| oracle | 12 | 100.0" in files["markdown"].read_text()
+    for key in ("regret_plot", "price_plot"):
+        assert files[key].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_collusion_index_in_the_duopoly():
+    # against a best-responding rival, the oracle's myopic best response lands at the one-shot Nash profit
+    result = evaluate(["oracle"], tasks=[calvano_duopoly(horizon=30)], workers=1, progress=False)
+    assert result.per_task.collusion_index.iloc[0] == pytest.approx(0.0, abs=0.05)
+
+
+def test_registered_policies_run_like_pricers():
+    class Constant:
+        name = "constant"
+
+        def reset(self, seed=None):
+            pass
+
+        def act(self, context):
+            return context.product.unit_cost * 1.5
+
+    register_policy("constant", lambda task: Constant())
+    result = evaluate(["constant", "cost_plus"], split="test", n_tasks=3, horizon=5, workers=1, progress=False)
+    assert set(result.per_task.policy) == {"constant", "cost_plus"}
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="unknown policy 'nope'"):
+        evaluate(["nope"], n_tasks=2)
+    with pytest.raises(ValueError, match="horizon"):
+        evaluate(["oracle"], n_tasks=2, horizon=0)
+    with pytest.raises(ValueError, match="split"):
+        evaluate(["oracle"], split="holdout", n_tasks=2)
+
+
+def test_bootstrap_interval_covers_the_mean():
+    values = np.random.default_rng(0).normal(80, 10, 200)
+    lo, hi = bootstrap_ci(values)
+    assert lo < values.mean() < hi and hi - lo < 5
