@@ -81,7 +81,7 @@ class PricingContext(_Strict):
     history: tuple[HistoryRow, ...] = ()
     competitor_price: float | None = Field(default=None, gt=0)
     inventory: float | None = Field(default=None, ge=0)
-    periods_left: int | None = Field(default=None, ge=1)
+    periods_left: int | None = Field(default=None, ge=0)
 
     @field_validator("history", mode="after")
     @classmethod

@@ -99,7 +99,7 @@ def run_episode(policy: Policy, task: TaskSpec, episode_seed: int, policy_seed: 
     market = Market(task, rivals)
     market.reset(episode_seed)
     policy.reset(policy_seed)
-    cols: dict[str, list] = {"p": [], "u": [], "r": [], "e": [], "s": []}
+    steps = []
     spent = 0.0
     while not market.done:
         context = market.context()
@@ -108,11 +108,13 @@ def run_episode(policy: Policy, task: TaskSpec, episode_seed: int, policy_seed: 
         spent += time.perf_counter() - start
         if not math.isfinite(price):
             raise ValueError(f"policy {policy.name} returned a non-finite price on {task.task_id}")
-        step = market.step(price)
-        for key, value in zip("pures", (step.price, step.units, step.profit, step.expected_profit, step.stockout), strict=True):
-            cols[key].append(value)
-    return Trajectory(policy.name, task.task_id, np.array(cols["p"]), np.array(cols["u"]), np.array(cols["r"]),
-                      np.array(cols["e"]), np.array(cols["s"], dtype=bool), spent,
+        steps.append(market.step(price))
+
+    def column(attr: str, dtype=float) -> np.ndarray:
+        return np.array([getattr(s, attr) for s in steps], dtype=dtype)
+
+    return Trajectory(policy.name, task.task_id, column("price"), column("units"), column("profit"),
+                      column("expected_profit"), column("stockout", bool), spent,
                       time.perf_counter() - episode_start)
 
 
@@ -126,13 +128,13 @@ def collusion_index(task: TaskSpec, expected_profits: np.ndarray) -> float:
     return float((expected_profits.mean() - eq.nash_profits[0]) / span) if span > 0 else float("nan")
 
 
-def task_metrics(traj: Trajectory, oracle: Trajectory, task: TaskSpec) -> dict:
+def task_metrics(traj: Trajectory, oracle: Trajectory, task: TaskSpec, label: str) -> dict:
     oracle_total = oracle.expected_profits.sum()
     gap = np.cumsum(oracle.expected_profits - traj.expected_profits)
     scale = abs(oracle_total) if oracle_total else 1.0
     p = traj.prices
     return {
-        "policy": traj.policy,
+        "policy": label,  # the name the harness was asked for (variants of one class differ here)
         "task_id": traj.task_id,
         "pct_oracle": 100.0 * traj.expected_profits.sum() / scale,
         "regret_pct": 100.0 * gap[-1] / scale,
@@ -157,7 +159,7 @@ def evaluate_task(task: TaskSpec, policies: Sequence[str], seed: int) -> list[di
     for name in policies:
         traj = oracle if name == "oracle" else run_episode(
             build_policy(name, task), task, episode_seed, _seed(seed, task.task_id, name))
-        rows.append(task_metrics(traj, oracle, task))
+        rows.append(task_metrics(traj, oracle, task, name))
     return rows
 
 
@@ -332,5 +334,6 @@ def write_report(result: EvaluationResult, out_dir: Path, example_task: str | No
     plot_regret(result, files["regret_plot"])
     task_id = example_task or result.per_task["task_id"].iloc[0]
     rows = result.per_task[result.per_task["task_id"] == task_id]
-    plot_price_paths(dict(zip(rows["policy"], rows["prices"], strict=True)), f"Price paths on {task_id}", files["price_plot"])
+    paths = dict(zip(rows["policy"], rows["prices"], strict=True))
+    plot_price_paths(paths, f"Price paths on {task_id}", files["price_plot"])
     return files

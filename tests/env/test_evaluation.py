@@ -72,8 +72,11 @@ def test_registered_policies_run_like_pricers():
             return context.product.unit_cost * 1.5
 
     register_policy("constant", lambda task: Constant())
-    result = evaluate(["constant", "cost_plus"], split="test", n_tasks=3, horizon=5, workers=1, progress=False)
-    assert set(result.per_task.policy) == {"constant", "cost_plus"}
+    register_policy("constant_again", lambda task: Constant())  # same class and .name, another label
+    result = evaluate(["constant", "constant_again", "cost_plus"], split="test", n_tasks=3, horizon=5, workers=1,
+                      progress=False)
+    assert list(result.summary.policy) == ["constant", "constant_again", "cost_plus"]
+    assert (result.summary.tasks == 3).all()
 
 
 def test_bad_arguments():
