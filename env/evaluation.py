@@ -233,8 +233,9 @@ def summary_markdown(summary: pd.DataFrame) -> str:
              "| volatility (mean abs Δp/p) | margin | stockout rate | ms / decision | wall s |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in summary.sort_values("pct_oracle", ascending=False).itertuples():
+        ci = f" ({_fmt(r.pct_ci_low)}–{_fmt(r.pct_ci_high)})" if np.isfinite(r.pct_ci_low) else ""
         lines.append(
-            f"| {r.policy} | {r.tasks} | {_fmt(r.pct_oracle)} ({_fmt(r.pct_ci_low)}–{_fmt(r.pct_ci_high)}) "
+            f"| {r.policy} | {r.tasks} | {_fmt(r.pct_oracle)}{ci} "
             f"| {_fmt(r.pct_oracle_median)} | {_fmt(r.regret_pct)} | {_fmt(r.volatility, 3)} | {_fmt(r.margin, 2)} "
             f"| {_fmt(r.stockout_rate, 3)} | {_fmt(r.act_ms, 2)} | {_fmt(r.wall_s)} |")
     return "\n".join(lines) + "\n"
