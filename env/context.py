@@ -48,6 +48,9 @@ class Guardrails(_Strict):
     max_change: float | None = Field(
         default=None, gt=0, description="Largest relative change per period, e.g. 0.1 for 10%."
     )
+    price_ending: float | None = Field(
+        default=None, ge=0, lt=1, description="Cents every price ends in, e.g. 0.99 for x.99."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Guardrails:

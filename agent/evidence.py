@@ -1,0 +1,199 @@
+"""Evidence: deterministic demand analysis of a product's history (no LLM involved).
+
+The demand model is log-linear, log(units) = alpha + beta * log(price / p_ref) [+ gamma *
+log(competitor / p_ref) when the competitor's price varies], fitted by Bayesian least squares
+with a Normal prior on the elasticity beta. The prior is stated, not hidden:
+beta ~ N(-2.0, 1.5^2), a brand-level retail elasticity (scanner data put brands at about -2.4
+to -5.2, categories at about -0.6 to -1.1). With varied prices the data dominate; with flat or
+too little history the posterior *is* the prior and the evidence says the elasticity is not
+identified from the data. Periods that sold out (units at the stock level) are censored and
+left out: they show supply, not demand.
+
+From the posterior come the expected units and profit at any price, with a 90% band from
+posterior draws (seeded, so the same history always gives the same evidence), and the
+model-optimal price over the allowed range.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from pydantic import BaseModel
+
+from env.context import PricingContext
+
+PRIOR_ELASTICITY = -2.0
+PRIOR_ELASTICITY_STD = 1.5
+BAND = (5.0, 95.0)  # percentiles of the 90% band
+_DRAWS = 400
+_GRID = 121
+
+
+class DemandFit(BaseModel):
+    elasticity: float
+    elasticity_low: float
+    elasticity_high: float
+    identified: bool
+    observations: int
+    price_variation: float  # std of log price over the fitted rows
+    noise: float  # residual std of log units
+    method: str
+    note: str
+
+
+class CurvePoint(BaseModel):
+    price: float
+    units: float
+    units_low: float
+    units_high: float
+    profit: float
+    profit_low: float
+    profit_high: float
+
+
+class Evidence(BaseModel):
+    """Everything the rationale may quote. Numbers in explanations come from here only."""
+
+    fit: DemandFit | None
+    curve: list[CurvePoint]
+    model_optimal_price: float | None
+    at_current: CurvePoint | None
+    competitor_price: float | None
+    competitor_gap_pct: float | None  # (our current price - competitor's) / competitor's, in %
+    search_range: tuple[float, float]
+    notes: list[str]
+
+    def point(self, price: float) -> CurvePoint | None:
+        """Expected units and profit at `price`, interpolated on the curve (None without a fit)."""
+        if not self.curve:
+            return None
+        xs = np.array([c.price for c in self.curve])
+        fields = CurvePoint.model_fields
+        values = {f: float(np.interp(price, xs, [getattr(c, f) for c in self.curve])) for f in fields}
+        values["price"] = price
+        return CurvePoint(**values)
+
+
+class _Posterior(BaseModel):
+    mean: list[float]
+    cov: list[list[float]]
+    noise: float
+    p_ref: float
+    with_competitor: bool
+
+
+def _usable_rows(context: PricingContext):
+    rows = []
+    for r in context.history:
+        censored = r.inventory is not None and r.units >= r.inventory - 1e-9 and r.inventory > 0
+        if r.units > 0 and not censored:
+            rows.append(r)
+    return rows
+
+
+def _fit(context: PricingContext) -> tuple[_Posterior | None, DemandFit | None]:
+    rows = _usable_rows(context)
+    if not rows:
+        return None, None
+    p_ref = context.product.current_price
+    x = np.log(np.array([r.price for r in rows]) / p_ref)
+    y = np.log(np.array([r.units for r in rows]))
+    comps = [r.competitor_price for r in rows]
+    with_comp = all(c is not None for c in comps) and np.std(np.log(np.array(comps, float))) > 0.01 \
+        and len(rows) >= 6
+    cols = [np.ones_like(x), x] + ([np.log(np.array(comps, float) / p_ref)] if with_comp else [])
+    X = np.column_stack(cols)
+    k = X.shape[1]
+    prior_mean = np.zeros(k)
+    prior_mean[1] = PRIOR_ELASTICITY
+    prior_prec = np.zeros((k, k))
+    prior_prec[0, 0] = 1.0 / 10.0**2  # the level: essentially free
+    prior_prec[1, 1] = 1.0 / PRIOR_ELASTICITY_STD**2
+    if with_comp:
+        prior_prec[2, 2] = 1.0  # cross elasticity ~ N(0, 1)
+    # residual noise: shrink the sample estimate towards 0.2 with 3 pseudo-observations
+    ols, *_ = np.linalg.lstsq(X, y, rcond=None) if len(rows) > k else (prior_mean, None)
+    resid = y - X @ ols
+    dof = max(len(rows) - k, 0)
+    noise_var = (float(resid @ resid) + 3 * 0.2**2) / (dof + 3)
+    prec = prior_prec + X.T @ X / noise_var
+    cov = np.linalg.inv(prec)
+    mean = cov @ (prior_prec @ prior_mean + X.T @ y / noise_var)
+    sd = math.sqrt(cov[1, 1])
+    variation = float(np.std(x))
+    identified = len(rows) >= 3 and variation > 0.02 and sd < 0.6 * PRIOR_ELASTICITY_STD
+    if identified:
+        note = f"estimated from {len(rows)} periods with price changes"
+    elif variation <= 0.02:
+        note = (f"not identified: the price barely changed in the history, so the elasticity is the prior "
+                f"{PRIOR_ELASTICITY:.1f} (typical for a branded product)")
+    else:
+        note = f"weakly identified from {len(rows)} periods: the prior {PRIOR_ELASTICITY:.1f} still weighs in"
+    fit = DemandFit(
+        elasticity=float(mean[1]), elasticity_low=float(mean[1] - 1.645 * sd),
+        elasticity_high=float(mean[1] + 1.645 * sd), identified=identified, observations=len(rows),
+        price_variation=variation, noise=math.sqrt(noise_var),
+        method="Bayesian log-linear least squares, prior N(-2.0, 1.5^2) on the elasticity", note=note)
+    post = _Posterior(mean=mean.tolist(), cov=cov.tolist(), noise=math.sqrt(noise_var), p_ref=p_ref,
+                      with_competitor=with_comp)
+    return post, fit
+
+
+def search_range(context: PricingContext) -> tuple[float, float]:
+    """Where prices are considered: the guardrails' hard range, else a wide band around the data."""
+    g, product = context.guardrails, context.product
+    seen = [r.price for r in context.history] or [product.current_price]
+    low = max([v for v in (g.min_price, g.map_price) if v is not None], default=0.0)
+    if g.min_margin is not None:
+        low = max(low, product.unit_cost / (1 - g.min_margin))
+    low = low or max(product.unit_cost * 0.9, min(seen) * 0.5, 0.01)
+    high = g.max_price if g.max_price is not None else max(max(seen) * 2.0, product.unit_cost * 3.0)
+    return low, max(high, low)
+
+
+def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
+    """Fits demand on the history and derives the curve, optimum and competitor gap."""
+    post, fit = _fit(context)
+    low, high = search_range(context)
+    cost = context.product.unit_cost
+    notes: list[str] = []
+    comp = context.competitor_price
+    if comp is None and context.history and context.history[-1].competitor_price is not None:
+        comp = context.history[-1].competitor_price
+    gap = None if comp is None else 100.0 * (context.product.current_price - comp) / comp
+    if post is None:
+        notes.append("no usable sales history: demand cannot be estimated, so no profit curve")
+        return Evidence(fit=None, curve=[], model_optimal_price=None, at_current=None, competitor_price=comp,
+                        competitor_gap_pct=gap, search_range=(low, high), notes=notes)
+    prices = np.unique(np.concatenate([np.geomspace(low, high, _GRID), [context.product.current_price]]))
+    prices = prices[(prices >= low) & (prices <= high)] if low < high else np.array([low])
+    rng = np.random.default_rng(seed)
+    draws = rng.multivariate_normal(np.array(post.mean), np.array(post.cov), size=_DRAWS, method="cholesky")
+    log_rel = np.log(prices / post.p_ref)
+    comp_term = 0.0
+    if post.with_competitor and comp is not None:
+        comp_term = draws[:, 2:3] * math.log(comp / post.p_ref)
+    smear = math.exp(post.noise**2 / 2)  # mean of lognormal noise
+    units = np.exp(draws[:, :1] + draws[:, 1:2] * log_rel[None, :] + comp_term) * smear
+    mean_units = units.mean(axis=0)
+    profit = (prices - cost)[None, :] * units
+    mean_profit = profit.mean(axis=0)
+    u_lo, u_hi = np.percentile(units, BAND, axis=0)
+    p_lo, p_hi = np.percentile(profit, BAND, axis=0)
+    curve = [CurvePoint(price=float(p), units=float(u), units_low=float(a), units_high=float(b), profit=float(m),
+                        profit_low=float(c), profit_high=float(d))
+             for p, u, a, b, m, c, d in zip(prices, mean_units, u_lo, u_hi, mean_profit, p_lo, p_hi, strict=True)]
+    best = int(np.argmax(mean_profit))
+    optimum = float(prices[best])
+    if best == len(prices) - 1 and context.guardrails.max_price is None:
+        notes.append("profit still rises at the top of the searched range: demand looks inelastic here")
+    if not fit.identified:
+        notes.append("elasticity " + fit.note)
+    if context.inventory is not None and mean_units[best] > context.inventory:
+        notes.append(f"stock on hand ({context.inventory:.0f}) is below the expected demand at the model-optimal "
+                     "price: a higher price may sell the same units")
+    at_current = next(c for c in curve if abs(c.price - context.product.current_price) < 1e-9) \
+        if low <= context.product.current_price <= high else None
+    return Evidence(fit=fit, curve=curve, model_optimal_price=optimum, at_current=at_current,
+                    competitor_price=comp, competitor_gap_pct=gap, search_range=(low, high), notes=notes)

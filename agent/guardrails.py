@@ -1,0 +1,116 @@
+"""Guardrails: business rules applied in code after every policy, always, in a fixed order.
+
+Nothing a model writes and nothing in a product's name can move a price outside them: the
+policy's proposal is only an input here. The order, and what wins when rules pull apart:
+
+1. `min_price`     floor
+2. `max_price`     ceiling
+3. `map_price`     minimum advertised price (a floor)
+4. `min_margin`    floor at unit_cost / (1 - min_margin)
+5. `max_change`    stay within current_price * (1 +/- max_change); where that band lies outside
+                   the hard range of rules 1-4 (a price already outside the rules), the hard
+                   range wins and the price moves to its nearest edge
+6. `price_ending`  round to the nearest price ending in those cents inside the allowed range,
+                   preferring the one below; left as is when no such price fits
+
+Rules 1-4 form the hard range [floor, ceiling]; guardrails that leave it empty (a margin
+floor above the maximum price, say) are a `GuardrailConflict`, never a silent choice.
+A proposal that is not a finite positive number is replaced by the current price first.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import BaseModel
+
+from env.context import PricingContext
+
+
+class GuardrailConflict(ValueError):
+    """The guardrails admit no price at all."""
+
+
+class BindingRule(BaseModel):
+    """One rule that changed the price: which, from what, to what, and why in words."""
+
+    rule: str
+    before: float
+    after: float
+    detail: str
+
+
+class GuardedPrice(BaseModel):
+    price: float
+    proposal: float
+    binding: list[BindingRule]
+
+
+def hard_range(context: PricingContext) -> tuple[float, float]:
+    """[floor, ceiling] from rules 1-4, or GuardrailConflict when it is empty."""
+    g, cost = context.guardrails, context.product.unit_cost
+    floors = {"min_price": g.min_price, "map_price": g.map_price}
+    if g.min_margin is not None:
+        floors["min_margin"] = cost / (1 - g.min_margin)
+    floor = max([v for v in floors.values() if v is not None], default=0.0)
+    ceiling = g.max_price if g.max_price is not None else math.inf
+    if floor > ceiling:
+        which = max((v, k) for k, v in floors.items() if v is not None)[1]
+        raise GuardrailConflict(f"{which} requires a price of at least {floor:.2f} but max_price is {ceiling:.2f}")
+    return floor, ceiling
+
+
+def _with_ending(price: float, ending: float, low: float, high: float) -> float | None:
+    below = math.floor(price - ending) + ending
+    candidates = [c for c in (below, below + 1) if low - 1e-9 <= c <= high + 1e-9]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda c: (abs(c - price), c))
+
+
+def apply_guardrails(proposal: float, context: PricingContext) -> GuardedPrice:
+    """The final price for `proposal` under the context's guardrails, with every rule that bound it."""
+    g = context.guardrails
+    current = context.product.current_price
+    binding: list[BindingRule] = []
+
+    def bind(rule: str, before: float, after: float, detail: str) -> float:
+        if abs(after - before) > 1e-9:
+            binding.append(BindingRule(rule=rule, before=round(before, 6), after=round(after, 6), detail=detail))
+        return after
+
+    floor, ceiling = hard_range(context)
+    price = float(proposal) if isinstance(proposal, int | float) and math.isfinite(proposal) and proposal > 0 \
+        else bind("invalid_proposal", 0.0, current, "the proposal was not a positive number; kept the current price")
+    if g.min_price is not None:
+        price = bind("min_price", price, max(price, g.min_price), f"not below the minimum price {g.min_price:.2f}")
+    if g.max_price is not None:
+        price = bind("max_price", price, min(price, g.max_price), f"not above the maximum price {g.max_price:.2f}")
+    if g.map_price is not None:
+        price = bind("map_price", price, max(price, g.map_price),
+                     f"not below the minimum advertised price {g.map_price:.2f}")
+    if g.min_margin is not None:
+        margin_floor = context.product.unit_cost / (1 - g.min_margin)
+        price = bind("min_margin", price, max(price, margin_floor),
+                     f"keeps at least a {g.min_margin:.0%} margin over the unit cost (price >= {margin_floor:.2f})")
+    low, high = floor, ceiling
+    if g.max_change is not None:
+        band_low, band_high = current * (1 - g.max_change), current * (1 + g.max_change)
+        low, high = max(floor, band_low), min(ceiling, band_high)
+        if low > high:  # the current price is already outside the hard range: the hard range wins
+            low = high = floor if band_high < floor else ceiling
+            # recorded even when an earlier rule already moved the price there: the limit was overridden
+            binding.append(BindingRule(
+                rule="max_change", before=round(price, 6), after=round(low, 6),
+                detail=(f"overridden: a move of at most {g.max_change:.0%} from {current:.2f} cannot reach the "
+                        f"allowed range, so the price goes to its nearest edge {low:.2f}")))
+            price = low
+        else:
+            price = bind("max_change", price, min(max(price, low), high),
+                         f"changes at most {g.max_change:.0%} per period from {current:.2f}")
+    if g.price_ending is not None:
+        ended = _with_ending(price, g.price_ending, low, high)
+        if ended is not None:
+            price = bind("price_ending", price, ended, f"ends in .{round(g.price_ending * 100):02d}")
+    return GuardedPrice(price=round(price, 6), proposal=float(proposal) if math.isfinite(proposal) else float("nan"),
+                        binding=binding)

@@ -1,0 +1,109 @@
+"""The LLM meta-policy: reads a product's context in its prompt and answers with a price.
+
+`LLMPolicy` implements the env's `Policy` protocol, so the evaluation harness, the batch scorer
+and the UI run it exactly like the classical pricers. `propose_batch` generates for many
+products at once (one batched `generate`). An answer that cannot be parsed, or a price that is
+not finite and positive, falls back to the model-optimal price of the evidence (else the
+current price), and the proposal says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+
+from agent.evidence import Evidence, compute_evidence
+from agent.parsing import parse_price, parse_reason
+from agent.prompt import K_RECENT, render_messages
+from env.context import PricingContext
+
+
+class Proposal(BaseModel):
+    """A policy's raw answer, before guardrails."""
+
+    price: float
+    text: str | None = None  # the model's raw answer
+    reason: str | None = None
+    fallback: str | None = None  # why the proposal is not the model's own price, if it is not
+
+
+def fallback_price(context: PricingContext, evidence: Evidence) -> float:
+    return evidence.model_optimal_price or context.product.current_price
+
+
+def proposal_from_answer(text: str, context: PricingContext, evidence: Evidence) -> Proposal:
+    price = parse_price(text)
+    if price is None:
+        return Proposal(price=fallback_price(context, evidence), text=text, reason=parse_reason(text),
+                        fallback="the model's answer had no usable price; used the model-optimal price")
+    return Proposal(price=price, text=text, reason=parse_reason(text))
+
+
+class LLMPolicy:
+    """A causal LM (optionally with a LoRA adapter) as a pricing policy.
+
+    `lm` is a `agent.model.LoadedModel`; by default the embedded model is loaded on first use.
+    Greedy decoding by default (temperature 0) so a recommendation is reproducible; with a
+    temperature, sampling is seeded from `reset(seed)` and the decision count.
+    """
+
+    name = "llm"
+
+    def __init__(self, lm=None, *, model: str | None = None, adapter: str | None = None,
+                 k_recent: int = K_RECENT, max_new_tokens: int = 32, temperature: float = 0.0):
+        self._lm, self._model, self._adapter = lm, model, adapter
+        self.k_recent, self.max_new_tokens, self.temperature = k_recent, max_new_tokens, temperature
+        self._seed, self._calls = 0, 0
+
+    @property
+    def lm(self):
+        if self._lm is None:
+            from agent.model import load_model
+
+            self._lm = load_model(self._model, adapter=self._adapter)
+        return self._lm
+
+    @property
+    def model_id(self) -> str:
+        return self.lm.model_id
+
+    @property
+    def adapter_id(self) -> str | None:
+        return self.lm.adapter_id
+
+    def reset(self, seed: int | None = None) -> None:
+        self._seed, self._calls = seed or 0, 0
+
+    def propose_batch(self, contexts: Sequence[PricingContext],
+                      evidences: Sequence[Evidence] | None = None) -> list[Proposal]:
+        from agent.model import generate_batch
+
+        if not contexts:
+            return []
+        evidences = evidences or [compute_evidence(c) for c in contexts]
+        prompts = [render_messages(c, e, self.k_recent) for c, e in zip(contexts, evidences, strict=True)]
+        texts = generate_batch(self.lm, prompts, max_new_tokens=self.max_new_tokens,
+                               temperature=self.temperature, seed=self._seed * 100_003 + self._calls)
+        self._calls += 1
+        return [proposal_from_answer(t, c, e) for t, c, e in zip(texts, contexts, evidences, strict=True)]
+
+    def propose(self, context: PricingContext, evidence: Evidence | None = None) -> Proposal:
+        return self.propose_batch([context], None if evidence is None else [evidence])[0]
+
+    def act(self, context: PricingContext) -> float:
+        return self.propose(context).price
+
+
+def make_policy(name: str = "llm", model: str | None = None, adapter: str | None = None):
+    """The LLM policy (`llm`) or any classical pricer by name, for the CLI, batch scorer and API.
+
+    The oracle is not offered: it needs the true market, which a real product does not have.
+    """
+    if name == "llm":
+        return LLMPolicy(model=model, adapter=adapter)
+    from env.pricers import PRICER_NAMES, make_pricer
+
+    if name not in PRICER_NAMES:
+        raise ValueError(f"policy: unknown policy '{name}' (choose from llm, {', '.join(PRICER_NAMES)})")
+    return make_pricer(name)

@@ -1,0 +1,81 @@
+"""The demand fit recovers simulated elasticities and is honest about flat or missing history."""
+
+import numpy as np
+import pytest
+
+from agent.evidence import PRIOR_ELASTICITY, compute_evidence
+from env.context import Guardrails, HistoryRow, PricingContext, Product
+from env.market import Market
+from env.task import ConstantElasticityDemand, Inventory, TaskSpec
+
+
+def simulated_context(elasticity: float, periods: int = 30, seed: int = 0, spread: float = 0.15,
+                      noise: float = 0.1) -> PricingContext:
+    task = TaskSpec(task_id="fit", seed=seed, horizon=periods + 1, unit_cost=5.0, initial_price=10.0,
+                    min_price=2.0, max_price=60.0, noise=noise,
+                    demand=ConstantElasticityDemand(scale=100, elasticity=elasticity, ref_price=10.0))
+    market = Market(task)
+    market.reset(seed + 10_000)  # demand noise independent of the price moves below
+    prices = 10.0 * np.exp(np.random.default_rng(seed).normal(0, spread, periods))
+    for p in prices:
+        market.step(float(p))
+    return market.context()
+
+
+@pytest.mark.parametrize("elasticity", [-0.8, -1.5, -2.5, -4.0])
+def test_fit_recovers_known_elasticity(elasticity):
+    hits = 0
+    for seed in range(10):
+        fit = compute_evidence(simulated_context(elasticity, seed=seed)).fit
+        assert fit.identified
+        assert fit.elasticity == pytest.approx(elasticity, abs=0.4)
+        hits += fit.elasticity_low <= elasticity <= fit.elasticity_high
+    assert hits >= 8  # a 90% interval
+
+
+def test_optimum_matches_the_lerner_rule():
+    ev = compute_evidence(simulated_context(-2.5, periods=40, noise=0.05))
+    assert ev.model_optimal_price == pytest.approx(5.0 * 2.5 / 1.5, rel=0.08)
+    best = ev.point(ev.model_optimal_price)
+    assert best.profit_low <= best.profit <= best.profit_high
+    assert best.profit >= max(c.profit for c in ev.curve) - 1e-9
+
+
+def test_inelastic_demand_goes_to_the_ceiling():
+    ctx = simulated_context(-0.6, periods=30)
+    ctx = ctx.model_copy(update={"guardrails": Guardrails(max_price=25.0)})
+    assert compute_evidence(ctx).model_optimal_price == pytest.approx(25.0)
+
+
+def test_flat_history_is_not_identified_and_uses_the_prior():
+    rows = tuple(HistoryRow(period=i, price=10.0, units=100.0 + i % 3) for i in range(20))
+    ev = compute_evidence(PricingContext(product=Product(sku="s", unit_cost=5, current_price=10), history=rows))
+    assert not ev.fit.identified
+    assert ev.fit.elasticity == pytest.approx(PRIOR_ELASTICITY, abs=0.05)
+    assert "not identified" in ev.fit.note and any("not identified" in n for n in ev.notes)
+
+
+def test_no_history_gives_no_curve():
+    ev = compute_evidence(PricingContext(product=Product(sku="s", unit_cost=5, current_price=10)))
+    assert ev.fit is None and ev.curve == [] and ev.model_optimal_price is None
+    assert ev.notes and ev.point(12.0) is None
+
+
+def test_stockouts_are_censored():
+    task = TaskSpec(task_id="cap", seed=0, horizon=40, unit_cost=5.0, initial_price=10.0, min_price=2.0,
+                    max_price=60.0, noise=0.05, demand=ConstantElasticityDemand(scale=100, elasticity=-2.0, ref_price=10),
+                    inventory=Inventory(initial=60, replenish_every=1, replenish_qty=60, capacity=60))
+    m = Market(task)
+    m.reset(1)
+    for p in 10.0 * np.exp(np.random.default_rng(3).normal(0.3, 0.2, 30)):
+        m.step(float(p))
+    ev = compute_evidence(m.context())
+    assert ev.fit.observations < 30  # sold-out periods were left out
+    assert ev.fit.elasticity == pytest.approx(-2.0, abs=0.5)
+
+
+def test_competitor_gap_and_determinism():
+    ctx = simulated_context(-2.0).model_copy(update={"competitor_price": 8.0})
+    ev = compute_evidence(ctx)
+    assert ev.competitor_gap_pct == pytest.approx(100 * (ctx.product.current_price - 8.0) / 8.0)
+    assert compute_evidence(ctx) == ev

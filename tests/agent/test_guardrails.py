@@ -1,0 +1,82 @@
+"""Guardrails: each rule binds, the documented order holds, conflicts are clear errors."""
+
+import math
+
+import pytest
+
+from agent.guardrails import GuardrailConflict, apply_guardrails, hard_range
+from env.context import Guardrails, PricingContext, Product
+
+
+def ctx(current=10.0, cost=4.0, **rules) -> PricingContext:
+    return PricingContext(product=Product(sku="A", unit_cost=cost, current_price=current),
+                          guardrails=Guardrails(**rules))
+
+
+def rules(result):
+    return [b.rule for b in result.binding]
+
+
+@pytest.mark.parametrize(
+    ("proposal", "guard", "expected", "rule"),
+    [
+        (3.0, {"min_price": 5.0}, 5.0, "min_price"),
+        (30.0, {"max_price": 20.0}, 20.0, "max_price"),
+        (6.0, {"map_price": 8.0}, 8.0, "map_price"),
+        (4.5, {"min_margin": 0.5}, 8.0, "min_margin"),  # cost 4 / (1 - 0.5)
+        (15.0, {"max_change": 0.1}, 11.0, "max_change"),
+        (7.0, {"max_change": 0.1}, 9.0, "max_change"),
+        (12.34, {"price_ending": 0.99}, 11.99, "price_ending"),
+    ],
+)
+def test_each_rule_binds(proposal, guard, expected, rule):
+    result = apply_guardrails(proposal, ctx(**guard))
+    assert result.price == pytest.approx(expected)
+    assert rules(result) == [rule]
+    assert result.binding[0].before == pytest.approx(proposal) and result.binding[0].after == pytest.approx(expected)
+
+
+def test_nothing_binds_inside_the_rules():
+    result = apply_guardrails(10.5, ctx(min_price=5, max_price=20, max_change=0.1))
+    assert result.price == 10.5 and result.binding == []
+
+
+def test_order_is_fixed_and_recorded():
+    c = ctx(current=10.0, min_price=5.0, max_price=30.0, min_margin=0.2, max_change=0.2, price_ending=0.99)
+    result = apply_guardrails(2.0, c)
+    assert rules(result) == ["min_price", "max_change", "price_ending"]
+    assert result.price == pytest.approx(8.99)  # 10 * 0.8 = 8, the next .99 inside [8, 12]
+
+
+def test_hard_range_beats_max_change_when_the_current_price_is_outside_it():
+    # the merchant raised the floor to 20 while the price is 10: max 10% cannot reach it
+    result = apply_guardrails(10.0, ctx(current=10.0, min_price=20.0, max_change=0.1))
+    assert result.price == pytest.approx(20.0)
+    assert "max_change" in rules(result)
+
+
+def test_ending_never_leaves_the_allowed_range():
+    c = ctx(current=10.0, min_price=10.2, max_price=10.8, price_ending=0.99)
+    result = apply_guardrails(10.5, c)  # no x.99 in [10.2, 10.8]: left as is
+    assert result.price == pytest.approx(10.5) and result.binding == []
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -5.0, 0.0])
+def test_invalid_proposals_keep_the_current_price_within_rules(bad):
+    result = apply_guardrails(bad, ctx(current=10.0, min_price=12.0))
+    assert result.price == pytest.approx(12.0)
+    assert rules(result)[0] == "invalid_proposal"
+
+
+def test_conflicts_are_clear_errors():
+    with pytest.raises(ValueError, match="min_price .* above max_price"):
+        Guardrails(min_price=10, max_price=5)
+    with pytest.raises(ValueError, match="map_price .* above max_price"):
+        Guardrails(map_price=10, max_price=5)
+    with pytest.raises(GuardrailConflict, match="min_margin requires a price of at least 8.00 but max_price is 6.00"):
+        apply_guardrails(5.0, ctx(cost=4.0, min_margin=0.5, max_price=6.0))
+
+
+def test_hard_range_without_rules_is_open():
+    low, high = hard_range(ctx())
+    assert low == 0.0 and math.isinf(high)
