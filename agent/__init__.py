@@ -1,0 +1,17 @@
+"""The LLM pricing agent: model loading, prompt, parsing, evidence, guardrails, recommendations.
+
+Importing `agent` registers the LLM policy with the evaluation harness as `llm` (the model is
+loaded lazily, on its first decision).
+"""
+
+from env.evaluation import register_policy
+
+
+def register_llm(model: str | None = None, adapter: str | None = None, name: str = "llm") -> None:
+    """Makes `name` evaluate the LLM policy with this model and adapter."""
+    from agent.policy import LLMPolicy
+
+    register_policy(name, lambda task: LLMPolicy(model=model, adapter=adapter))
+
+
+register_llm()

@@ -79,16 +79,21 @@ def evaluate(
     seed: int = typer.Option(0, help="Seed of the demand noise and the policies' randomness."),
     workers: int = typer.Option(2, help="Worker processes."),
     out: Path = typer.Option(Path("runs/evaluate"), help="Folder for results.json/.md and plots."),
+    model: str | None = typer.Option(None, help="For `llm`: a model folder or id (default: the embedded one)."),
+    adapter: str | None = typer.Option(None, help="For `llm`: a LoRA adapter folder."),
+    batch_size: int = typer.Option(32, help="Tasks played in lock-step by batched policies (the LLM)."),
 ) -> None:
     """Run policies on seeded tasks of a split and compare them with the oracle."""
+    from agent import register_llm
     from env.evaluation import evaluate as run
     from env.evaluation import write_report
 
     with user_errors():
         if tasks < 1:
             raise ValueError("tasks: must be at least 1")
+        register_llm(model, adapter)
         result = run(_split_names(policies), split=split, n_tasks=tasks, horizon=horizon, seed=seed,
-                     workers=workers)
+                     workers=workers, batch_size=batch_size)
         files = write_report(result, out)
     typer.echo(result.to_markdown())
     typer.echo(f"wrote {', '.join(str(p) for p in files.values())}")
@@ -120,6 +125,106 @@ def simulate(
                f"unit cost {spec.unit_cost:g}, price range {spec.min_price:g}–{spec.max_price:g}")
     typer.echo(result.to_markdown())
     typer.echo(f"wrote {', '.join(str(p) for p in files.values())}")
+
+
+@app.command("serve-api")
+def serve_api(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on; 0.0.0.0 exposes it to the network."),
+    port: int = typer.Option(8000, help="TCP port."),
+    policy: str = typer.Option("llm", help="llm or a classical pricer name (cost_plus, ils, cils, ts, ...)."),
+    model: str | None = typer.Option(None, help="For `llm`: a model folder or id (default: the embedded one)."),
+    adapter: str | None = typer.Option(None, help="For `llm`: a LoRA adapter folder."),
+) -> None:
+    """Serve the HTTP API (/v1/recommend, /v1/score, /healthz; docs at /docs). Set PRICING_API_TOKEN to
+    require `Authorization: Bearer <token>` on /v1."""
+    from agent.api import serve_api as serve
+    from agent.policy import make_policy
+
+    with user_errors():
+        if not 0 < port < 65536:
+            raise ValueError("port: must be between 1 and 65535")
+        make_policy(policy, model, adapter)  # an unknown name fails here, not on the first request
+    serve(host=host, port=port, policy_name=policy, model=model, adapter=adapter)
+
+
+@app.command()
+def score(
+    products: Path = typer.Argument(..., help="Products table (CSV, Parquet or JSON Lines), or one combined table."),
+    history: Path | None = typer.Argument(None, help="Long-format sales history: sku, period, price, units, ..."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output file; its extension picks CSV, Parquet or JSONL."),
+    policy: str = typer.Option("llm", help="llm, a classical pricer (ts, cost_plus, ...) or module:factory."),
+    model: str | None = typer.Option(None, help="For `llm`: a model folder or id (default: the embedded one)."),
+    adapter: str | None = typer.Option(None, help="For `llm`: a LoRA adapter folder."),
+    batch_size: int = typer.Option(16, help="Products per batched generate."),
+    chunk_size: int = typer.Option(256, help="Products per saved chunk (what an interrupted run keeps)."),
+    resume: bool = typer.Option(True, "--resume/--no-resume",
+                                help="Continue an interrupted run of the same inputs (--no-resume starts over)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Score a whole catalog: one recommended price per SKU, with evidence columns and per-row errors."""
+    from agent.catalog import load_policy, parts_folder, score_files
+
+    with user_errors():
+        chosen = load_policy(policy, model, adapter)
+        try:
+            summary = score_files(products, history, out, chosen, batch_size=batch_size, chunk_size=chunk_size,
+                                  resume=resume, progress=progress)
+        except KeyboardInterrupt:
+            typer.echo(f"interrupted: finished chunks are kept in {parts_folder(out)}; run the same command "
+                       "again to resume", err=True)
+            raise typer.Exit(130) from None
+    for line in summary.lines():
+        typer.echo(line)
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else " " for ch in text)
+
+
+@app.command()
+def recommend(
+    sku: str = typer.Option(..., help="The SKU to price."),
+    products: Path | None = typer.Option(None, help="Products table (default: the demo catalog)."),
+    history: Path | None = typer.Option(None, help="History table (default: the demo's, when no --products)."),
+    policy: str = typer.Option("llm", help="llm, a classical pricer (ts, cost_plus, ...) or module:factory."),
+    model: str | None = typer.Option(None, help="For `llm`: a model folder or id (default: the embedded one)."),
+    adapter: str | None = typer.Option(None, help="For `llm`: a LoRA adapter folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole recommendation as JSON."),
+) -> None:
+    """Recommend a price for one SKU of a catalog, with the evidence and the rules that bound it."""
+    from agent.catalog import find_context, load_policy
+    from agent.demo_catalog import demo_catalog_paths
+    from agent.recommend import recommend as run
+
+    with user_errors():
+        if products is None:
+            if history is not None:
+                raise ValueError("history: give --products too (without it the demo catalog is used)")
+            products, history = demo_catalog_paths()
+        context = find_context(sku, products, history)
+        chosen = load_policy(policy, model, adapter)
+        rec = run(context, chosen)
+    if as_json:
+        typer.echo(rec.model_dump_json(indent=1, exclude={"evidence": {"curve"}}))
+        return
+    lines = [f"SKU {_printable(rec.sku)}: {_printable(context.product.name)} (policy {rec.policy})",
+             f"Recommended price: {rec.price:,.2f} (now {rec.previous_price:,.2f}, {rec.change_pct:+.1f}%)"]
+    if rec.expected_profit is not None:
+        change = "" if rec.expected_profit_change is None else \
+            f"; {rec.expected_profit_change:+,.2f} vs the current price"
+        lines.append(f"Expected profit per period: {rec.expected_profit:,.2f} (90% band {rec.expected_profit_low:,.2f}"
+                     f" to {rec.expected_profit_high:,.2f}){change}")
+        lines.append(f"Expected units per period: {rec.expected_units:,.1f} ({rec.expected_units_low:,.1f} to "
+                     f"{rec.expected_units_high:,.1f})")
+    else:
+        lines.append("Expected profit: unknown (no usable sales history)")
+    lines.append(f"Confidence: {rec.confidence}")
+    rules = [f"{b.rule} ({b.before:,.2f} -> {b.after:,.2f}: {b.detail})" for b in rec.binding_rules]
+    lines.append("Binding rules: " + ("; ".join(rules) if rules else "none"))
+    lines.append("Flags: " + ("; ".join(rec.flags) if rec.flags else "none"))
+    lines.append(f"Rationale: {rec.rationale}")
+    for line in lines:
+        typer.echo(line)
 
 
 def main() -> None:

@@ -94,6 +94,10 @@ class LLMPolicy:
     def act(self, context: PricingContext) -> float:
         return self.propose(context).price
 
+    def act_batch(self, contexts: Sequence[PricingContext]) -> list[float]:
+        """Lets the evaluation harness play many tasks in lock-step with one generate per period."""
+        return [p.price for p in self.propose_batch(contexts)]
+
 
 def make_policy(name: str = "llm", model: str | None = None, adapter: str | None = None):
     """The LLM policy (`llm`) or any classical pricer by name, for the CLI, batch scorer and API.

@@ -151,8 +151,8 @@ def task_metrics(traj: Trajectory, oracle: Trajectory, task: TaskSpec, label: st
     }
 
 
-def evaluate_task(task: TaskSpec, policies: Sequence[str], seed: int) -> list[dict]:
-    """All policies (and the oracle) on one task with common random numbers."""
+def evaluate_task(task: TaskSpec, policies: Sequence[str], seed: int) -> tuple[list[dict], Trajectory]:
+    """All policies (and the oracle) on one task with common random numbers; also the oracle's run."""
     episode_seed = _seed(task.seed, seed)
     oracle = run_episode(OraclePolicy(task), task, episode_seed, 0)
     rows = []
@@ -160,11 +160,49 @@ def evaluate_task(task: TaskSpec, policies: Sequence[str], seed: int) -> list[di
         traj = oracle if name == "oracle" else run_episode(
             build_policy(name, task), task, episode_seed, _seed(seed, task.task_id, name))
         rows.append(task_metrics(traj, oracle, task, name))
-    return rows
+    return rows, oracle
 
 
-def _evaluate_job(args: tuple[TaskSpec, tuple[str, ...], int]) -> list[dict]:
+def _evaluate_job(args: tuple[TaskSpec, tuple[str, ...], int]) -> tuple[list[dict], Trajectory]:
     return evaluate_task(*args)
+
+
+def run_lockstep(policy, tasks: Sequence[TaskSpec], episode_seeds: Sequence[int],
+                 progress: tqdm | None = None) -> list[Trajectory]:
+    """Plays one batched policy on several tasks at once: one `act_batch` call per period.
+
+    For policies whose cost is a batched forward pass (the LLM), this turns N x T single
+    generations into T batched ones. Such a policy must not keep per-task state between calls:
+    each context carries all it may use.
+    """
+    markets = []
+    for task, seed in zip(tasks, episode_seeds, strict=True):
+        rivals = {i: build_policy(c.policy, task) for i, c in enumerate(task.competitors) if c.kind == "policy"}
+        market = Market(task, rivals)
+        market.reset(seed)
+        markets.append(market)
+    steps: list[list] = [[] for _ in tasks]
+    spent = [0.0] * len(tasks)
+    start = time.perf_counter()
+    while True:
+        live = [i for i, m in enumerate(markets) if not m.done]
+        if not live:
+            break
+        tick = time.perf_counter()
+        prices = policy.act_batch([markets[i].context() for i in live])
+        share = (time.perf_counter() - tick) / len(live)
+        for i, price in zip(live, prices, strict=True):
+            if not math.isfinite(price):
+                raise ValueError(f"policy {policy.name} returned a non-finite price on {tasks[i].task_id}")
+            steps[i].append(markets[i].step(float(price)))
+            spent[i] += share
+        if progress is not None:
+            progress.update(len(live))
+    elapsed = (time.perf_counter() - start) / len(tasks)
+    return [Trajectory(policy.name, t.task_id, np.array([s.price for s in st]), np.array([s.units for s in st]),
+                       np.array([s.profit for s in st]), np.array([s.expected_profit for s in st]),
+                       np.array([s.stockout for s in st], dtype=bool), sp, elapsed)
+            for t, st, sp in zip(tasks, steps, spent, strict=True)]
 
 
 def bootstrap_ci(values: np.ndarray, seed: int = 0, n: int = 2000) -> tuple[float, float]:
@@ -243,8 +281,12 @@ def summary_markdown(summary: pd.DataFrame) -> str:
 
 def evaluate(policies: Sequence[str], split: str = "test", n_tasks: int = 200, horizon: int = 50,
              seed: int = 0, workers: int = 2, progress: bool = True,
-             tasks: Sequence[TaskSpec] | None = None) -> EvaluationResult:
-    """Runs every policy on `n_tasks` tasks of `split` (or on the given `tasks`), in parallel."""
+             tasks: Sequence[TaskSpec] | None = None, batch_size: int = 32) -> EvaluationResult:
+    """Runs every policy on `n_tasks` tasks of `split` (or on the given `tasks`), in parallel.
+
+    Policies with an `act_batch` method run in lock-step over `batch_size` tasks at a time, in
+    this process (their batched forward pass uses the cores); the others in `workers` processes.
+    """
     policies = tuple(dict.fromkeys(policies))
     check_policy_names(policies)
     if n_tasks < 1 and tasks is None:
@@ -252,24 +294,42 @@ def evaluate(policies: Sequence[str], split: str = "test", n_tasks: int = 200, h
     if horizon < 1:
         raise ValueError("horizon: must be at least 1")
     tasks = list(tasks) if tasks is not None else [sample_task(split, i, horizon) for i in range(n_tasks)]
-    jobs = [(t, policies, seed) for t in tasks]
+    # policies with `act_batch` (the LLM) play all tasks in lock-step; the rest run per task in workers
+    batched = [n for n in policies if n != "oracle" and hasattr(build_policy(n, tasks[0]), "act_batch")]
+    plain = tuple(n for n in policies if n not in batched)
+    jobs = [(t, plain, seed) for t in tasks]
     started = time.perf_counter()
     bar = tqdm(total=len(jobs), desc="evaluating", unit="task", disable=not progress)
     rows: list[dict] = []
+    oracles: dict[str, Trajectory] = {}
+
+    def collect(result: tuple[list[dict], Trajectory]) -> None:
+        rows.extend(result[0])
+        oracles[result[1].task_id] = result[1]
+        bar.update()
+
     if workers <= 1:
         for job in jobs:
-            rows.extend(_evaluate_job(job))
-            bar.update()
+            collect(_evaluate_job(job))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for result in pool.map(_evaluate_job, jobs, chunksize=max(1, len(jobs) // (workers * 8))):
-                rows.extend(result)
-                bar.update()
+                collect(result)
     bar.close()
+    by_id = {t.task_id: t for t in tasks}
+    for name in batched:
+        policy = build_policy(name, tasks[0])
+        policy.reset(_seed(seed, name))
+        decisions = tqdm(total=sum(t.horizon for t in tasks), desc=name, unit="decision", disable=not progress)
+        for start in range(0, len(tasks), batch_size):
+            chunk = tasks[start:start + batch_size]
+            trajs = run_lockstep(policy, chunk, [_seed(t.seed, seed) for t in chunk], decisions)
+            rows.extend(task_metrics(tr, oracles[tr.task_id], by_id[tr.task_id], name) for tr in trajs)
+        decisions.close()
     per_task = pd.DataFrame(rows)
     total = time.perf_counter() - started
     settings = {"policies": list(policies), "split": split, "n_tasks": len(tasks), "horizon": horizon,
-                "seed": seed, "workers": workers, "total_wall_s": total}
+                "seed": seed, "workers": workers, "batch_size": batch_size, "total_wall_s": total}
     return EvaluationResult(settings, per_task)
 
 

