@@ -26,6 +26,7 @@ test: install
 
 bench: install
 	$(PY) bench/baselines.py
+	$(PY) bench/agent.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,150 @@
+"""Regenerates bench/results/agent.md: the zero-shot LLM policy against the classical pricers,
+batch-scoring throughput on the demo catalog, and single-recommendation latency.
+
+    .venv/bin/python bench/agent.py --tasks 40 --horizon 50 --seed 0
+
+The LLM is slow on a 2-core CPU, so the comparison uses the first `--tasks` test tasks for every
+policy (the same tasks and noise for all); bench/results/baselines.md has the pricers on 200.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import agent.model as model_module  # noqa: E402
+from agent.catalog import contexts_for, read_table, score_frames  # noqa: E402
+from agent.demo_catalog import demo_catalog_paths  # noqa: E402
+from agent.policy import LLMPolicy  # noqa: E402
+from agent.recommend import recommend  # noqa: E402
+from bench.baselines import machine_info, paired_differences  # noqa: E402
+from env.evaluation import evaluate, plot_regret, register_policy  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+
+
+class CountingLLM(LLMPolicy):
+    """The LLM policy, counting how often its answer had to fall back."""
+
+    decisions = fallbacks = 0
+
+    def propose_batch(self, contexts, evidences=None):
+        proposals = super().propose_batch(contexts, evidences)
+        CountingLLM.decisions += len(proposals)
+        CountingLLM.fallbacks += sum(p.fallback is not None for p in proposals)
+        return proposals
+
+
+class TokenCounter:
+    """Wraps generate_batch to count prompt and generated tokens (for tokens/s)."""
+
+    def __init__(self):
+        self.prompt = self.generated = 0
+        self.original = model_module.generate_batch
+
+    def __enter__(self):
+        def counting(lm, prompts, **kw):
+            outs = self.original(lm, prompts, **kw)
+            for p in prompts:
+                ids = lm.tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False)
+                self.prompt += len(lm.tokenizer(ids)["input_ids"])
+            self.generated += sum(len(lm.tokenizer(o)["input_ids"]) for o in outs)
+            return outs
+
+        model_module.generate_batch = counting
+        return self
+
+    def __exit__(self, *exc):
+        model_module.generate_batch = self.original
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tasks", type=int, default=24)
+    ap.add_argument("--horizon", type=int, default=50)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--batch-size", type=int, default=16, help="SKUs per generate call in catalog scoring")
+    ap.add_argument("--out", type=Path, default=RESULTS / "agent.md")
+    args = ap.parse_args()
+
+    policy = LLMPolicy()
+    lm = policy.lm  # load once, before timing
+    register_policy("llm", lambda task: CountingLLM())
+
+    # 1. the zero-shot LLM vs the classical pricers on the same test tasks
+    names = ["oracle", "llm", "cost_plus", "ils", "cils", "ts", "meta_ts"]
+    result = evaluate(names, split="test", n_tasks=args.tasks, horizon=args.horizon, seed=args.seed,
+                      workers=2, batch_size=args.tasks)
+    plot = args.out.with_name("agent_regret.png")
+    plot_regret(result, plot)
+    args.out.with_suffix(".json").write_text(result.to_json())
+    llm_rows = result.per_task[result.per_task.policy == "llm"]
+
+    # 2. batch scoring throughput on the demo catalog
+    products_path, history_path = demo_catalog_paths()
+    products, history = read_table(products_path), read_table(history_path)
+    with TokenCounter() as counter:
+        start = time.perf_counter()
+        table = score_frames(products, history, policy, batch_size=args.batch_size)
+        seconds = time.perf_counter() - start
+    n_skus = len(table)
+    fallbacks = int(table["flags"].fillna("").str.contains("fallback").sum())
+
+    # 3. single-recommendation latency (one SKU at a time, evidence + generation + guardrails)
+    contexts = [c for _, c, err in contexts_for(products, history) if c is not None][:10]
+    latencies = []
+    for ctx in contexts:
+        start = time.perf_counter()
+        recommend(ctx, policy)
+        latencies.append(1000 * (time.perf_counter() - start))
+
+    command = f".venv/bin/python bench/agent.py --tasks {args.tasks} --horizon {args.horizon} --seed {args.seed}"
+    text = f"""# The LLM pricing agent (zero-shot) on this machine
+
+Regenerate with `{command}` (or `make bench`).
+Run on {datetime.date.today().isoformat()}: {machine_info()}, torch {torch.__version__}, model `{lm.model_id}`
+(adapter: {lm.adapter_id or 'none'}), dtype {str(lm.dtype).replace('torch.', '')}, greedy decoding,
+{policy.max_new_tokens} new tokens at most.
+
+## Zero-shot LLMPolicy vs the classical pricers
+
+The first {args.tasks} tasks of the test split, T = {args.horizon}, evaluation seed {args.seed}; every policy sees
+the same tasks and demand noise. The LLM plays all {args.tasks} tasks in lock-step (one batched
+generate per period). Definitions as in `baselines.md`. The model's answer had no usable price in
+{CountingLLM.fallbacks} of {CountingLLM.decisions} decisions (those fall back to the evidence's model-optimal price).
+
+{result.to_markdown()}
+Paired differences (same tasks, same noise):
+
+{paired_differences(result.per_task, [("llm", "ts"), ("llm", "ils"), ("llm", "cost_plus"), ("meta_ts", "llm")])}
+![regret]({plot.name})
+
+LLM wall time for the {args.tasks} x {args.horizon} decisions: {llm_rows['episode_s'].sum():.0f} s.
+
+## Batch catalog scoring (demo catalog)
+
+| SKUs | batch size | seconds | SKUs/s | prompt tokens/s | generated tokens/s | answers that fell back |
+|---:|---:|---:|---:|---:|---:|---:|
+| {n_skus} | {args.batch_size} | {seconds:.1f} | {n_skus / seconds:.2f} | {counter.prompt / seconds:.0f} \
+| {counter.generated / seconds:.1f} | {fallbacks} |
+
+## Single recommendation latency
+
+One SKU at a time (evidence, prompt, generation, guardrails, rationale), {len(latencies)} demo SKUs:
+median {statistics.median(latencies):.0f} ms, max {max(latencies):.0f} ms.
+"""
+    args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
