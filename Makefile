@@ -19,6 +19,7 @@ install: $(STAMP)
 
 demo: install
 	$(VENV)/bin/pricing simulate --scenario seasonal_perishable --policy oracle,ts,ils,cost_plus
+	$(VENV)/bin/pricing recommend --sku YOG-0004
 
 test: install
 	$(VENV)/bin/ruff check env agent finetune ui tests bench

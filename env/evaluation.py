@@ -341,40 +341,17 @@ def _style(names: Sequence[str]) -> dict[str, dict]:
     return styles
 
 
-def plot_regret(result: EvaluationResult, path: Path) -> Path:
+def _save_chart(draw: Callable, xlabel: str, ylabel: str, title: str, path: Path) -> Path:
+    """One line chart in the project's style: `draw(ax)` adds the lines."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    curves = result.regret_curves()
-    styles = _style(list(curves))
-    for name, curve in curves.items():
-        ax.plot(np.arange(1, curve.size + 1), curve, label=name, **styles[name])
-    ax.set_xlabel("period")
-    ax.set_ylabel("cumulative regret (% of oracle profit)")
-    ax.set_title(f"Regret on {result.settings['n_tasks']} {result.settings['split']} tasks")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def plot_price_paths(paths: dict[str, Sequence[float]], title: str, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    styles = _style(list(paths))
-    for name, prices in paths.items():
-        ax.step(np.arange(len(prices)), prices, where="post", label=name, **styles[name])
-    ax.set_xlabel("period")
-    ax.set_ylabel("price")
+    draw(ax)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -382,6 +359,28 @@ def plot_price_paths(paths: dict[str, Sequence[float]], title: str, path: Path) 
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_regret(result: EvaluationResult, path: Path) -> Path:
+    curves = result.regret_curves()
+    styles = _style(list(curves))
+
+    def draw(ax) -> None:
+        for name, curve in curves.items():
+            ax.plot(np.arange(1, curve.size + 1), curve, label=name, **styles[name])
+
+    title = f"Regret on {result.settings['n_tasks']} {result.settings['split']} tasks"
+    return _save_chart(draw, "period", "cumulative regret (% of oracle profit)", title, path)
+
+
+def plot_price_paths(paths: dict[str, Sequence[float]], title: str, path: Path) -> Path:
+    styles = _style(list(paths))
+
+    def draw(ax) -> None:
+        for name, prices in paths.items():
+            ax.step(np.arange(len(prices)), prices, where="post", label=name, **styles[name])
+
+    return _save_chart(draw, "period", "price", title, path)
 
 
 def write_report(result: EvaluationResult, out_dir: Path, example_task: str | None = None) -> dict[str, Path]:
