@@ -1,7 +1,7 @@
 """The LLM pricing agent: model loading, prompt, parsing, evidence, guardrails, recommendations.
 
 Importing `agent` registers the LLM policy with the evaluation harness as `llm` (the model is
-loaded lazily, on its first decision).
+loaded lazily, on its first decision) and the evidence-following baseline as `evidence`.
 """
 
 from env.evaluation import register_policy
@@ -14,4 +14,11 @@ def register_llm(model: str | None = None, adapter: str | None = None, name: str
     register_policy(name, lambda task: LLMPolicy(model=model, adapter=adapter))
 
 
+def _evidence_policy(task):
+    from agent.policy import EvidencePolicy
+
+    return EvidencePolicy()
+
+
 register_llm()
+register_policy("evidence", _evidence_policy)

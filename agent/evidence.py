@@ -11,7 +11,8 @@ left out: they show supply, not demand.
 
 From the posterior come the expected units and profit at any price, with a 90% band from
 posterior draws (seeded, so the same history always gives the same evidence), and the
-model-optimal price over the allowed range.
+model-optimal price over the allowed range, within 30% of the prices already tried
+(`supported_range`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from env.context import PricingContext
 PRIOR_ELASTICITY = -2.0
 PRIOR_ELASTICITY_STD = 1.5
 BAND = (5.0, 95.0)  # percentiles of the 90% band
+EXTRAPOLATION = 1.3  # the model-optimal price stays within 30% beyond the prices tried
 _DRAWS = 400
 _GRID = 121
 
@@ -83,13 +85,37 @@ class _Posterior(BaseModel):
     with_competitor: bool
 
 
+def _censored(r) -> bool:
+    return r.inventory is not None and r.units >= r.inventory - 1e-9
+
+
 def _usable_rows(context: PricingContext):
-    rows = []
-    for r in context.history:
-        censored = r.inventory is not None and r.units >= r.inventory - 1e-9 and r.inventory > 0
-        if r.units > 0 and not censored:
-            rows.append(r)
+    """Rows that show demand: sold-out periods are censored (they show supply) and left out.
+
+    Unless fewer than two other periods sold anything: then sold-out periods enter as what they
+    are, lower bounds on demand. Dropping them left a product that sold out on the way up and
+    nothing at the top with no fit at all, stuck at a price where nothing sells.
+    """
+    rows = [r for r in context.history if r.units > 0 and not _censored(r)]
+    if len(rows) < 2:
+        rows = [r for r in context.history if r.units > 0]
     return rows
+
+
+def choke_price(context: PricingContext) -> float | None:
+    """The lowest price at which (next to) nothing sold although stock was there, if any.
+
+    A log-linear curve never reaches zero, so it cannot represent a choke price: fitted with zero
+    sales floored to some small number, it reads them as a mild drop and keeps a price at which
+    nothing sells. Those periods are kept out of the fit and bound the search from above instead.
+    """
+    positive = [r.units for r in context.history if r.units > 0]
+    if not positive:
+        return None
+    tiny = 0.02 * float(np.median(positive))
+    dead = [r.price for r in context.history
+            if r.units <= tiny and (r.inventory is None or r.inventory > r.units + 1e-9)]
+    return min(dead) if dead else None
 
 
 def _fit(context: PricingContext) -> tuple[_Posterior | None, DemandFit | None]:
@@ -98,7 +124,7 @@ def _fit(context: PricingContext) -> tuple[_Posterior | None, DemandFit | None]:
         return None, None
     p_ref = context.product.current_price
     x = np.log(np.array([r.price for r in rows]) / p_ref)
-    y = np.log(np.array([r.units for r in rows]))
+    y = np.log(np.array([r.units for r in rows], dtype=float))
     comps = [r.competitor_price for r in rows]
     with_comp = all(c is not None for c in comps) and np.std(np.log(np.array(comps, float))) > 0.01 \
         and len(rows) >= 6
@@ -125,6 +151,8 @@ def _fit(context: PricingContext) -> tuple[_Posterior | None, DemandFit | None]:
     identified = len(rows) >= 3 and variation > 0.02 and sd < 0.6 * PRIOR_ELASTICITY_STD
     if identified:
         note = f"estimated from {len(rows)} periods with price changes"
+        if any(_censored(r) for r in rows):
+            note += " (periods that sold out count as lower bounds on demand)"
     elif variation <= 0.02:
         note = (f"not identified: the price barely changed in the history, so the elasticity is the prior "
                 f"{PRIOR_ELASTICITY:.1f} (typical for a branded product)")
@@ -152,10 +180,29 @@ def search_range(context: PricingContext) -> tuple[float, float]:
     return low, max(high, low)
 
 
+def supported_range(context: PricingContext) -> tuple[float, float]:
+    """The allowed range cut to at most `EXTRAPOLATION` beyond the prices already tried.
+
+    A log-linear fit is a local approximation: extrapolated to an untried corner of a wide
+    range it can promise profits that are not there. So the model-optimal price moves at most
+    30% beyond the data per decision; a truly inelastic product still reaches its ceiling, in a
+    few geometric steps, each one checked by the sales it brings.
+    """
+    low, high = search_range(context)
+    seen = [r.price for r in context.history] + [context.product.current_price]
+    data_low, data_high = min(seen) / EXTRAPOLATION, max(seen) * EXTRAPOLATION
+    choke = choke_price(context)
+    if choke is not None:
+        data_high = min(data_high, 0.97 * choke)
+    if data_high < low or data_low > high or data_low > data_high:  # data outside the rules: keep the rules
+        return low, high
+    return max(low, data_low), min(high, data_high)
+
+
 def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
     """Fits demand on the history and derives the curve, optimum and competitor gap."""
     post, fit = _fit(context)
-    low, high = search_range(context)
+    low, high = supported_range(context)
     cost = context.product.unit_cost
     notes: list[str] = []
     comp = context.competitor_price
@@ -186,7 +233,17 @@ def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
              for p, u, a, b, m, c, d in zip(prices, mean_units, u_lo, u_hi, mean_profit, p_lo, p_hi, strict=True)]
     best = int(np.argmax(mean_profit))
     optimum = float(prices[best])
-    if best == len(prices) - 1 and context.guardrails.max_price is None:
+    allowed_low, allowed_high = search_range(context)
+    choke = choke_price(context)
+    if choke is not None and high < allowed_high:
+        notes.append(f"nothing sold at {choke:.2f} although there was stock: prices stay below it")
+    if best == len(prices) - 1 and high < allowed_high and choke is None:
+        notes.append(f"profit still rises at {high:.2f}, 30% above the highest price tried: the model does not "
+                     "extrapolate further, so try this price and let the sales decide")
+    elif best == 0 and low > allowed_low:
+        notes.append(f"profit still rises towards {low:.2f}, 30% below the lowest price tried: the model does not "
+                     "extrapolate further")
+    elif best == len(prices) - 1 and context.guardrails.max_price is None:
         notes.append("profit still rises at the top of the searched range: demand looks inelastic here")
     if not fit.identified:
         notes.append("elasticity " + fit.note)

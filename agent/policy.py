@@ -99,6 +99,22 @@ class LLMPolicy:
         return [p.price for p in self.propose_batch(contexts)]
 
 
+class EvidencePolicy:
+    """Charges the evidence's model-optimal price (the current price when there is no fit).
+
+    The deterministic baseline under the LLM: the zero-shot model mostly copies this number, so
+    the LLM adds value exactly where it beats this policy.
+    """
+
+    name = "evidence"
+
+    def reset(self, seed: int | None = None) -> None:
+        pass
+
+    def act(self, context: PricingContext) -> float:
+        return fallback_price(context, compute_evidence(context))
+
+
 def make_policy(name: str = "llm", model: str | None = None, adapter: str | None = None):
     """The LLM policy (`llm`) or any classical pricer by name, for the CLI, batch scorer and API.
 
@@ -106,8 +122,10 @@ def make_policy(name: str = "llm", model: str | None = None, adapter: str | None
     """
     if name == "llm":
         return LLMPolicy(model=model, adapter=adapter)
+    if name == "evidence":
+        return EvidencePolicy()
     from env.pricers import PRICER_NAMES, make_pricer
 
     if name not in PRICER_NAMES:
-        raise ValueError(f"policy: unknown policy '{name}' (choose from llm, {', '.join(PRICER_NAMES)})")
+        raise ValueError(f"policy: unknown policy '{name}' (choose from llm, evidence, {', '.join(PRICER_NAMES)})")
     return make_pricer(name)

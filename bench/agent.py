@@ -81,7 +81,7 @@ def main() -> None:
     register_policy("llm", lambda task: CountingLLM())
 
     # 1. the zero-shot LLM vs the classical pricers on the same test tasks
-    names = ["oracle", "llm", "cost_plus", "ils", "cils", "ts", "meta_ts"]
+    names = ["oracle", "llm", "evidence", "cost_plus", "ils", "cils", "ts", "meta_ts"]
     result = evaluate(names, split="test", n_tasks=args.tasks, horizon=args.horizon, seed=args.seed,
                       workers=2, batch_size=args.tasks)
     plot = args.out.with_name("agent_regret.png")
@@ -125,7 +125,10 @@ generate per period). Definitions as in `baselines.md`. The model's answer had n
 {result.to_markdown()}
 Paired differences (same tasks, same noise):
 
-{paired_differences(result.per_task, [("llm", "ts"), ("llm", "ils"), ("llm", "cost_plus"), ("meta_ts", "llm")])}
+{paired_differences(result.per_task, [("llm", "evidence"), ("llm", "ts"), ("llm", "ils"), ("llm", "cost_plus")])}
+
+`evidence` charges the evidence's model-optimal price (`agent.policy.EvidencePolicy`): the number the
+zero-shot model mostly copies, so `llm − evidence` is what the language model itself adds.
 ![regret]({plot.name})
 
 LLM wall time for the {args.tasks} x {args.horizon} decisions: {llm_rows['episode_s'].sum():.0f} s.

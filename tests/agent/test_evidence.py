@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from agent.evidence import PRIOR_ELASTICITY, compute_evidence
+from agent.evidence import EXTRAPOLATION, PRIOR_ELASTICITY, choke_price, compute_evidence
 from env.context import Guardrails, HistoryRow, PricingContext, Product
 from env.market import Market
 from env.task import ConstantElasticityDemand, Inventory, TaskSpec
@@ -41,10 +41,36 @@ def test_optimum_matches_the_lerner_rule():
     assert best.profit >= max(c.profit for c in ev.curve) - 1e-9
 
 
-def test_inelastic_demand_goes_to_the_ceiling():
+def test_inelastic_demand_moves_up_at_most_30_percent_beyond_the_data():
     ctx = simulated_context(-0.6, periods=30)
     ctx = ctx.model_copy(update={"guardrails": Guardrails(max_price=25.0)})
-    assert compute_evidence(ctx).model_optimal_price == pytest.approx(25.0)
+    ev = compute_evidence(ctx)
+    top = max(r.price for r in ctx.history) * EXTRAPOLATION
+    assert ev.model_optimal_price == pytest.approx(top, rel=1e-6) and top < 25.0
+    assert any("does not extrapolate" in n for n in ev.notes)
+
+
+def test_following_the_evidence_reaches_the_ceiling_of_an_inelastic_market():
+    demand = ConstantElasticityDemand(scale=100, elasticity=-0.7, ref_price=10)
+    task = TaskSpec(task_id="inelastic", seed=0, horizon=20, unit_cost=5.0, initial_price=10.0, min_price=5.0,
+                    max_price=40.0, noise=0.05, demand=demand)
+    market = Market(task)
+    market.reset(1)
+    for _ in range(12):
+        ctx = market.context()
+        market.step(compute_evidence(ctx).model_optimal_price or ctx.product.current_price)
+    assert market.state.history[-1].price == pytest.approx(40.0)
+
+
+def test_a_price_that_sold_nothing_bounds_the_search():
+    rows = [HistoryRow(period=0, price=10.0, units=100.0), HistoryRow(period=1, price=11.0, units=92.0),
+            HistoryRow(period=2, price=14.0, units=0.0), HistoryRow(period=3, price=12.0, units=80.0)]
+    ctx = PricingContext(product=Product(sku="s", unit_cost=5, current_price=12.0), history=tuple(rows),
+                         guardrails=Guardrails(max_price=40.0))
+    assert choke_price(ctx) == 14.0
+    ev = compute_evidence(ctx)
+    assert ev.model_optimal_price < 14.0 and ev.fit.observations == 3
+    assert any("nothing sold at 14.00" in n for n in ev.notes)
 
 
 def test_flat_history_is_not_identified_and_uses_the_prior():
