@@ -129,6 +129,7 @@ Paired differences (same tasks, same noise):
 
 `evidence` charges the evidence's model-optimal price (`agent.policy.EvidencePolicy`): the number the
 zero-shot model mostly copies, so `llm − evidence` is what the language model itself adds.
+
 ![regret]({plot.name})
 
 LLM wall time for the {args.tasks} x {args.horizon} decisions: {llm_rows['episode_s'].sum():.0f} s.
