@@ -63,14 +63,21 @@ class Evidence(BaseModel):
     at_current: CurvePoint | None
     competitor_price: float | None
     competitor_gap_pct: float | None  # (our current price - competitor's) / competitor's, in %
-    search_range: tuple[float, float]
+    search_range: tuple[float, float]  # the prices the guardrails allow (the curve's range)
+    supported_range: tuple[float, float]  # where the optimum is searched: within 30% of the prices tried
     notes: list[str]
 
     def point(self, price: float) -> CurvePoint | None:
-        """Expected units and profit at `price`, interpolated on the curve (None without a fit)."""
+        """Expected units and profit at `price`, interpolated on the curve.
+
+        None without a fit and outside the curve's range: an edge value passed off as the estimate
+        at a price beyond it would be a number the evidence does not hold.
+        """
         if not self.curve:
             return None
         xs = np.array([c.price for c in self.curve])
+        if not xs[0] * (1 - 1e-9) <= price <= xs[-1] * (1 + 1e-9):
+            return None
         fields = CurvePoint.model_fields
         values = {f: float(np.interp(price, xs, [getattr(c, f) for c in self.curve])) for f in fields}
         values["price"] = price
@@ -203,6 +210,8 @@ def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
     """Fits demand on the history and derives the curve, optimum and competitor gap."""
     post, fit = _fit(context)
     low, high = supported_range(context)
+    allowed_low, allowed_high = search_range(context)
+    ranges = {"search_range": (allowed_low, allowed_high), "supported_range": (low, high)}
     cost = context.product.unit_cost
     notes: list[str] = []
     comp = context.competitor_price
@@ -212,9 +221,12 @@ def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
     if post is None:
         notes.append("no usable sales history: demand cannot be estimated, so no profit curve")
         return Evidence(fit=None, curve=[], model_optimal_price=None, at_current=None, competitor_price=comp,
-                        competitor_gap_pct=gap, search_range=(low, high), notes=notes)
-    prices = np.unique(np.concatenate([np.geomspace(low, high, _GRID), [context.product.current_price]]))
-    prices = prices[(prices >= low) & (prices <= high)] if low < high else np.array([low])
+                        competitor_gap_pct=gap, notes=notes, **ranges)
+    # the whole allowed range for the curve, and a dense grid where the optimum is searched
+    grid = [np.geomspace(allowed_low, allowed_high, _GRID), np.geomspace(low, high, _GRID),
+            [context.product.current_price]]
+    prices = np.unique(np.concatenate(grid))
+    prices = prices[(prices >= allowed_low) & (prices <= allowed_high)]
     rng = np.random.default_rng(seed)
     draws = rng.multivariate_normal(np.array(post.mean), np.array(post.cov), size=_DRAWS, method="cholesky")
     log_rel = np.log(prices / post.p_ref)
@@ -231,19 +243,20 @@ def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
     curve = [CurvePoint(price=float(p), units=float(u), units_low=float(a), units_high=float(b), profit=float(m),
                         profit_low=float(c), profit_high=float(d))
              for p, u, a, b, m, c, d in zip(prices, mean_units, u_lo, u_hi, mean_profit, p_lo, p_hi, strict=True)]
-    best = int(np.argmax(mean_profit))
+    inside = np.flatnonzero((prices >= low * (1 - 1e-9)) & (prices <= high * (1 + 1e-9)))
+    best = int(inside[np.argmax(mean_profit[inside])])
     optimum = float(prices[best])
-    allowed_low, allowed_high = search_range(context)
+    at_top, at_bottom = best == inside[-1], best == inside[0]
     choke = choke_price(context)
     if choke is not None and high < allowed_high:
         notes.append(f"nothing sold at {choke:.2f} although there was stock: prices stay below it")
-    if best == len(prices) - 1 and high < allowed_high and choke is None:
+    if at_top and high < allowed_high and choke is None:
         notes.append(f"profit still rises at {high:.2f}, 30% above the highest price tried: the model does not "
                      "extrapolate further, so try this price and let the sales decide")
-    elif best == 0 and low > allowed_low:
+    elif at_bottom and low > allowed_low:
         notes.append(f"profit still rises towards {low:.2f}, 30% below the lowest price tried: the model does not "
                      "extrapolate further")
-    elif best == len(prices) - 1 and context.guardrails.max_price is None:
+    elif at_top and context.guardrails.max_price is None:
         notes.append("profit still rises at the top of the searched range: demand looks inelastic here")
     if not fit.identified:
         notes.append("elasticity " + fit.note)
@@ -251,6 +264,6 @@ def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
         notes.append(f"stock on hand ({context.inventory:.0f}) is below the expected demand at the model-optimal "
                      "price: a higher price may sell the same units")
     at_current = next(c for c in curve if abs(c.price - context.product.current_price) < 1e-9) \
-        if low <= context.product.current_price <= high else None
+        if allowed_low <= context.product.current_price <= allowed_high else None
     return Evidence(fit=fit, curve=curve, model_optimal_price=optimum, at_current=at_current,
-                    competitor_price=comp, competitor_gap_pct=gap, search_range=(low, high), notes=notes)
+                    competitor_price=comp, competitor_gap_pct=gap, notes=notes, **ranges)

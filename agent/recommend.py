@@ -136,6 +136,8 @@ def build_recommendation(context: PricingContext, evidence: Evidence, proposal: 
         flags.append("elasticity not identified: prior used")
     if evidence.fit is None:
         flags.append("no usable history")
+    elif point is None:
+        flags.append("no demand estimate at this price: it lies outside the range the evidence covers")
     flags += [f"note: {n}" for n in evidence.notes if "elasticity" not in n]
     reason = proposal.reason
     if reason and not grounded(reason, _known_numbers(context, evidence, price)):

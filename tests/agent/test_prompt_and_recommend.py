@@ -75,3 +75,26 @@ def test_grounding_check():
     assert grounded("demand elasticity near 2.2 at 12.00, profit 530.5", known)
     assert grounded("raise it over the last 3 weeks", known)
     assert not grounded("profit will reach 9999", known)
+
+
+class Wild:
+    """Answers a number from elsewhere in the prompt, as the untrained model sometimes does."""
+
+    name = "wild"
+
+    def reset(self, seed=None):
+        pass
+
+    def act(self, ctx):
+        return 3600.60
+
+
+def test_no_estimate_is_invented_beyond_the_evidence():
+    rec = recommend(context(max_price=40.0), Wild())
+    assert rec.price == pytest.approx(40.0)  # inside the curve: estimated there, not at its edge
+    assert rec.expected_units == pytest.approx(rec.evidence.point(40.0).units)
+    assert rec.evidence.point(40.0).units < rec.evidence.point(rec.evidence.supported_range[1]).units
+    unbounded = recommend(context(), Wild())  # no max price: the guardrails let 3600.60 through
+    assert unbounded.price == pytest.approx(3600.60)
+    assert unbounded.expected_profit is None and unbounded.evidence.point(3600.60) is None
+    assert any("no demand estimate at this price" in f for f in unbounded.flags)
