@@ -92,30 +92,43 @@ class Trajectory:
     episode_seconds: float
 
 
-def run_episode(policy: Policy, task: TaskSpec, episode_seed: int, policy_seed: int) -> Trajectory:
-    """Runs `policy` for the task's horizon on the demand noise of `episode_seed`."""
+def _start_market(task: TaskSpec, episode_seed: int) -> Market:
+    """A market on the noise of `episode_seed`, with pricers built for any policy rivals."""
     rivals = {i: build_policy(c.policy, task) for i, c in enumerate(task.competitors) if c.kind == "policy"}
-    episode_start = time.perf_counter()
     market = Market(task, rivals)
     market.reset(episode_seed)
+    return market
+
+
+def _finite_price(price: float, policy: Policy, task: TaskSpec) -> float:
+    price = float(price)
+    if not math.isfinite(price):
+        raise ValueError(f"policy {policy.name} returned a non-finite price on {task.task_id}")
+    return price
+
+
+def _trajectory(policy: Policy, task: TaskSpec, steps: list, act_seconds: float, episode_seconds: float) -> Trajectory:
+    def column(attr: str, dtype=float) -> np.ndarray:
+        return np.array([getattr(s, attr) for s in steps], dtype=dtype)
+
+    return Trajectory(policy.name, task.task_id, column("price"), column("units"), column("profit"),
+                      column("expected_profit"), column("stockout", bool), act_seconds, episode_seconds)
+
+
+def run_episode(policy: Policy, task: TaskSpec, episode_seed: int, policy_seed: int) -> Trajectory:
+    """Runs `policy` for the task's horizon on the demand noise of `episode_seed`."""
+    episode_start = time.perf_counter()
+    market = _start_market(task, episode_seed)
     policy.reset(policy_seed)
     steps = []
     spent = 0.0
     while not market.done:
         context = market.context()
         start = time.perf_counter()
-        price = float(policy.act(context))
+        price = _finite_price(policy.act(context), policy, task)
         spent += time.perf_counter() - start
-        if not math.isfinite(price):
-            raise ValueError(f"policy {policy.name} returned a non-finite price on {task.task_id}")
         steps.append(market.step(price))
-
-    def column(attr: str, dtype=float) -> np.ndarray:
-        return np.array([getattr(s, attr) for s in steps], dtype=dtype)
-
-    return Trajectory(policy.name, task.task_id, column("price"), column("units"), column("profit"),
-                      column("expected_profit"), column("stockout", bool), spent,
-                      time.perf_counter() - episode_start)
+    return _trajectory(policy, task, steps, spent, time.perf_counter() - episode_start)
 
 
 def collusion_index(task: TaskSpec, expected_profits: np.ndarray) -> float:
@@ -175,12 +188,7 @@ def run_lockstep(policy, tasks: Sequence[TaskSpec], episode_seeds: Sequence[int]
     generations into T batched ones. Such a policy must not keep per-task state between calls:
     each context carries all it may use.
     """
-    markets = []
-    for task, seed in zip(tasks, episode_seeds, strict=True):
-        rivals = {i: build_policy(c.policy, task) for i, c in enumerate(task.competitors) if c.kind == "policy"}
-        market = Market(task, rivals)
-        market.reset(seed)
-        markets.append(market)
+    markets = [_start_market(task, seed) for task, seed in zip(tasks, episode_seeds, strict=True)]
     steps: list[list] = [[] for _ in tasks]
     spent = [0.0] * len(tasks)
     start = time.perf_counter()
@@ -192,17 +200,12 @@ def run_lockstep(policy, tasks: Sequence[TaskSpec], episode_seeds: Sequence[int]
         prices = policy.act_batch([markets[i].context() for i in live])
         share = (time.perf_counter() - tick) / len(live)
         for i, price in zip(live, prices, strict=True):
-            if not math.isfinite(price):
-                raise ValueError(f"policy {policy.name} returned a non-finite price on {tasks[i].task_id}")
-            steps[i].append(markets[i].step(float(price)))
+            steps[i].append(markets[i].step(_finite_price(price, policy, tasks[i])))
             spent[i] += share
         if progress is not None:
             progress.update(len(live))
     elapsed = (time.perf_counter() - start) / len(tasks)
-    return [Trajectory(policy.name, t.task_id, np.array([s.price for s in st]), np.array([s.units for s in st]),
-                       np.array([s.profit for s in st]), np.array([s.expected_profit for s in st]),
-                       np.array([s.stockout for s in st], dtype=bool), sp, elapsed)
-            for t, st, sp in zip(tasks, steps, spent, strict=True)]
+    return [_trajectory(policy, t, st, sp, elapsed) for t, st, sp in zip(tasks, steps, spent, strict=True)]
 
 
 def bootstrap_ci(values: np.ndarray, seed: int = 0, n: int = 2000) -> tuple[float, float]:
