@@ -195,10 +195,13 @@ def supported_range(context: PricingContext) -> tuple[float, float]:
     30% beyond the data per decision; a truly inelastic product still reaches its ceiling, in a
     few geometric steps, each one checked by the sales it brings.
     """
-    low, high = search_range(context)
+    return _supported(context, search_range(context), choke_price(context))
+
+
+def _supported(context: PricingContext, allowed: tuple[float, float], choke: float | None) -> tuple[float, float]:
+    low, high = allowed
     seen = [r.price for r in context.history] + [context.product.current_price]
     data_low, data_high = min(seen) / EXTRAPOLATION, max(seen) * EXTRAPOLATION
-    choke = choke_price(context)
     if choke is not None:
         data_high = min(data_high, 0.97 * choke)
     if data_high < low or data_low > high or data_low > data_high:  # data outside the rules: keep the rules
@@ -209,8 +212,9 @@ def supported_range(context: PricingContext) -> tuple[float, float]:
 def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
     """Fits demand on the history and derives the curve, optimum and competitor gap."""
     post, fit = _fit(context)
-    low, high = supported_range(context)
     allowed_low, allowed_high = search_range(context)
+    choke = choke_price(context)
+    low, high = _supported(context, (allowed_low, allowed_high), choke)
     ranges = {"search_range": (allowed_low, allowed_high), "supported_range": (low, high)}
     cost = context.product.unit_cost
     notes: list[str] = []
@@ -247,7 +251,6 @@ def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
     best = int(inside[np.argmax(mean_profit[inside])])
     optimum = float(prices[best])
     at_top, at_bottom = best == inside[-1], best == inside[0]
-    choke = choke_price(context)
     if choke is not None and high < allowed_high:
         notes.append(f"nothing sold at {choke:.2f} although there was stock: prices stay below it")
     if at_top and high < allowed_high and choke is None:
