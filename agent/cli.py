@@ -227,6 +227,15 @@ def recommend(
         typer.echo(line)
 
 
+def _add_finetune() -> None:
+    from finetune.cli import app as finetune_app
+
+    app.add_typer(finetune_app, name="finetune")
+
+
+_add_finetune()
+
+
 def main() -> None:
     app()
 

@@ -341,6 +341,27 @@ def load_model(name_or_path: str | Path | None = None, adapter: str | Path | Non
         return loaded
 
 
+def load_base(name_or_path: str | Path | None = None, dtype: str = "auto") -> LoadedModel:
+    """A fresh, uncached copy of a base model for training (`load_model` shares its cached copy).
+
+    The pad token is made distinct from end-of-sequence where the tokenizer has a spare special
+    token: trainers mask padding by id, and SmolLM2 pads with `<|im_end|>`, which also closes every
+    chat turn inside a prompt.
+    """
+    source = DEFAULT_MODEL if name_or_path is None else str(name_or_path)
+    torch_dtype = resolve_dtype(dtype)
+    model, tokenizer, model_id = _load_base(source, torch_dtype)
+    if tokenizer.pad_token is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
+        spare = tokenizer.unk_token if tokenizer.unk_token not in (None, tokenizer.eos_token) else None
+        spare = spare or next((t for t in ("<|endoftext|>",) if t in tokenizer.get_vocab()), None)
+        tokenizer.pad_token = spare or tokenizer.eos_token
+    tokenizer.padding_side = "left"
+    model.config.pad_token_id = tokenizer.pad_token_id
+    if getattr(model, "generation_config", None) is not None:
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return LoadedModel(model=model, tokenizer=tokenizer, model_id=model_id, adapter_id=None, dtype=torch_dtype)
+
+
 # --------------------------------------------------------------------------- generation
 
 

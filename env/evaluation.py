@@ -92,7 +92,7 @@ class Trajectory:
     episode_seconds: float
 
 
-def _start_market(task: TaskSpec, episode_seed: int) -> Market:
+def start_market(task: TaskSpec, episode_seed: int) -> Market:
     """A market on the noise of `episode_seed`, with pricers built for any policy rivals."""
     rivals = {i: build_policy(c.policy, task) for i, c in enumerate(task.competitors) if c.kind == "policy"}
     market = Market(task, rivals)
@@ -118,7 +118,7 @@ def _trajectory(policy: Policy, task: TaskSpec, steps: list, act_seconds: float,
 def run_episode(policy: Policy, task: TaskSpec, episode_seed: int, policy_seed: int) -> Trajectory:
     """Runs `policy` for the task's horizon on the demand noise of `episode_seed`."""
     episode_start = time.perf_counter()
-    market = _start_market(task, episode_seed)
+    market = start_market(task, episode_seed)
     policy.reset(policy_seed)
     steps = []
     spent = 0.0
@@ -188,7 +188,7 @@ def run_lockstep(policy, tasks: Sequence[TaskSpec], episode_seeds: Sequence[int]
     generations into T batched ones. Such a policy must not keep per-task state between calls:
     each context carries all it may use.
     """
-    markets = [_start_market(task, seed) for task, seed in zip(tasks, episode_seeds, strict=True)]
+    markets = [start_market(task, seed) for task, seed in zip(tasks, episode_seeds, strict=True)]
     steps: list[list] = [[] for _ in tasks]
     spent = [0.0] * len(tasks)
     start = time.perf_counter()

@@ -1,0 +1,78 @@
+"""`pricing finetune ...`: demonstrations, SFT, PPO and GRPO, each driven by one YAML config.
+
+Configs live in `configs/finetune/<profile>/{sft,ppo,grpo}.yaml` (profiles: cpu-quick, cpu-default,
+gpu). Every command resumes where a killed run stopped when pointed at the same output folder.
+Multi-GPU: `accelerate launch -m finetune.cli sft --config configs/finetune/gpu/sft.yaml`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Fine-tune the pricing meta-policy (LoRA SFT, then PPO or GRPO in the simulated market).",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+
+CONFIG = typer.Option(..., "--config", "-c", help="YAML run config, e.g. configs/finetune/cpu-default/sft.yaml.")
+
+
+def _guard():
+    from agent.cli import user_errors
+
+    return user_errors()
+
+
+@app.command()
+def demos(config: Path = CONFIG,
+          output: Path | None = typer.Option(None, help="Where to save the dataset (default: the config's).")) -> None:
+    """Generate the demonstration dataset of an SFT config (or a bare demos config)."""
+    from finetune.config import DemoConfig, SFTRunConfig, load_config
+    from finetune.demonstrations import generate_demonstrations, save_demonstrations
+
+    with _guard():
+        try:
+            cfg = load_config(config, SFTRunConfig).demos
+        except ValueError:
+            cfg = load_config(config, DemoConfig)
+        dataset = generate_demonstrations(cfg)
+        out = save_demonstrations(dataset, cfg, output)
+    typer.echo(f"{len(dataset)} demonstrations from {cfg.n_tasks} {cfg.split} tasks (seed {cfg.seed}) -> {out}")
+
+
+@app.command()
+def sft(config: Path = CONFIG) -> None:
+    """Supervised fine-tuning of a LoRA adapter on expert demonstrations (TRL SFTTrainer)."""
+    from finetune.config import SFTRunConfig, load_config
+    from finetune.sft import run_sft
+
+    with _guard():
+        cfg = load_config(config, SFTRunConfig)
+        adapter = run_sft(cfg)
+    typer.echo(f"SFT adapter -> {adapter}")
+
+
+def _rl(config: Path, algorithm: str) -> None:
+    from finetune.config import RLRunConfig, load_config
+    from finetune.rl import run_rl
+
+    with _guard():
+        cfg = load_config(config, RLRunConfig)
+        adapter = run_rl(cfg, algorithm)
+    typer.echo(f"{algorithm.upper()} adapter (combined with its starting adapter) -> {adapter}")
+
+
+@app.command()
+def ppo(config: Path = CONFIG) -> None:
+    """PPO in the simulated market (TRL's PPOTrainer; reward model = the simulator)."""
+    _rl(config, "ppo")
+
+
+@app.command()
+def grpo(config: Path = CONFIG) -> None:
+    """GRPO in the simulated market (TRL's GRPOTrainer; reward function = the simulator)."""
+    _rl(config, "grpo")
+
+
+if __name__ == "__main__":
+    app()

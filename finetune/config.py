@@ -1,0 +1,148 @@
+"""Run configurations for `pricing finetune {demos,sft,ppo,grpo}`, read from YAML.
+
+One pydantic model per command, with defaults that suit this CPU machine; unknown keys are errors
+(a typo in a config should stop the run, not be ignored). The YAML files under
+`configs/finetune/<profile>/` set only what differs from these defaults: `cpu-quick` (minutes, used
+by the tests), `cpu-default` (what produced the shipped adapter) and `gpu` (more of everything).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the file and the field."""
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+BEHAVIOURS = ("ts", "ils", "cost_plus", "evidence", "random", "noisy_oracle", "drift")
+
+
+class DemoConfig(_Config):
+    """How the demonstration dataset is generated (see `finetune.demonstrations`)."""
+
+    split: Literal["train", "validation", "test"] = "train"
+    n_tasks: int = Field(400, ge=1)
+    first_task: int = Field(0, ge=0)
+    horizon: int = Field(50, ge=1)
+    steps_per_episode: int = Field(6, ge=1, description="decisions sampled from each behaviour episode")
+    behaviours: list[str] = Field(default_factory=lambda: list(BEHAVIOURS))
+    seed: int = 0
+    output: str = "runs/demos"
+
+    def model_post_init(self, __context) -> None:
+        unknown = [b for b in self.behaviours if b not in BEHAVIOURS]
+        if unknown or not self.behaviours:
+            raise ValueError(f"behaviours: unknown {unknown} (choose from {', '.join(BEHAVIOURS)})")
+
+
+class LoraSettings(_Config):
+    r: int = Field(16, ge=1)
+    alpha: int = Field(32, ge=1)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+
+
+class ValidationSettings(_Config):
+    """Checkpoint evaluation with the env harness on the validation split (0 tasks: off)."""
+
+    n_tasks: int = Field(8, ge=0)
+    horizon: int = Field(20, ge=1)
+    seed: int = 0
+    batch_size: int = Field(16, ge=1)
+
+
+class SFTRunConfig(_Config):
+    model: str | None = None  # None: the embedded default model; "tiny-random" for tests
+    dtype: str = "auto"  # bf16 only where the CPU/GPU runs it natively (agent.model.resolve_dtype)
+    demos: DemoConfig = Field(default_factory=DemoConfig)
+    output_dir: str = "runs/sft"
+    lora: LoraSettings = Field(default_factory=LoraSettings)
+    learning_rate: float = Field(2e-4, gt=0)
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int = -1  # > 0 overrides epochs
+    batch_size: int = Field(4, ge=1)
+    gradient_accumulation_steps: int = Field(4, ge=1)
+    max_length: int = Field(1024, ge=16)
+    warmup_ratio: float = Field(0.03, ge=0, lt=1)
+    save_steps: int = Field(50, ge=1)
+    save_total_limit: int = Field(3, ge=1)
+    logging_steps: int = Field(5, ge=1)
+    seed: int = 0
+    validation: ValidationSettings = Field(default_factory=ValidationSettings)
+
+
+class RewardSettings(_Config):
+    """The simulator reward (see `finetune.reward`)."""
+
+    unparseable: float = Field(-1.0, description="reward of an answer with no usable price")
+    clamp_penalty: float = Field(0.1, ge=0, description="subtracted when the guardrails had to move the price")
+
+
+class RolloutSettings(_Config):
+    """Where RL prompts come from: episodes of the current policy on train tasks, every round."""
+
+    split: Literal["train", "validation", "test"] = "train"
+    tasks_per_round: int = Field(8, ge=1)
+    horizon: int = Field(50, ge=1)
+    states_per_round: int = Field(32, ge=1, description="prompts drawn from the visited states per round")
+    temperature: float = Field(0.7, ge=0, description="sampling temperature of the rollout policy")
+    first_task: int = Field(10_000, ge=0, description="offset into the split, away from the SFT tasks")
+
+
+class RLRunConfig(_Config):
+    """Shared by PPO and GRPO: rounds of (roll out, train on the visited states, validate)."""
+
+    model: str | None = None
+    dtype: str = "auto"
+    init_adapter: str | None = None  # the SFT adapter to start from (and, for PPO, the KL reference)
+    output_dir: str = "runs/rl"
+    lora: LoraSettings = Field(default_factory=LoraSettings)
+    rounds: int = Field(4, ge=1)
+    rollout: RolloutSettings = Field(default_factory=RolloutSettings)
+    reward: RewardSettings = Field(default_factory=RewardSettings)
+    learning_rate: float = Field(1e-5, gt=0)
+    batch_size: int = Field(4, ge=1)
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    response_length: int = Field(32, ge=4, description="new tokens per sampled answer")
+    temperature: float = Field(0.7, gt=0, description="sampling temperature while training")
+    kl_coef: float = Field(0.05, ge=0, description="weight of the KL penalty to the reference (PPO kl_coef, GRPO beta)")
+    epochs_per_round: float = Field(1.0, gt=0)
+    # PPO only
+    ppo_epochs: int = Field(2, ge=1)
+    mini_batches: int = Field(1, ge=1)
+    # GRPO only
+    num_generations: int = Field(4, ge=2)
+    seed: int = 0
+    validation: ValidationSettings = Field(default_factory=ValidationSettings)
+
+
+def _format_error(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "config"
+    return f"{where}: {first['msg']}"
+
+
+def load_config(path: str | Path, kind: type[_Config]) -> _Config:
+    """Reads and validates a YAML config; relative paths in it stay relative to the working directory."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config {path}: no such file")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config {path}: not valid YAML ({err})") from err
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config {path}: expected a mapping of settings at the top level")
+    try:
+        return kind.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(f"config {path}: {_format_error(err)}") from err

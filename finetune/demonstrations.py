@@ -1,0 +1,191 @@
+"""Expert demonstrations for supervised fine-tuning, from rollouts on the train split.
+
+Recipe (after Lee et al. 2023, "Supervised Pretraining Can Learn In-Context Reinforcement
+Learning", the Decision-Pretrained Transformer): histories are produced by a *mixture* of
+behaviour policies, good and bad, so the model sees the states a learner meets, including ones
+no good pricer would reach; each sampled state is rendered with the agent's own prompt and
+labelled with the **optimal action of the true task** (the oracle's price: the per-period optimum,
+or the dynamic-programming plan's price when stock or a reference price makes the task stateful).
+A model that predicts the optimal action from history alone must infer the task from the
+history, which is what makes it an in-context learner; sampling its answer at a temperature then
+acts like posterior sampling.
+
+Each label is the agent's answer format: `PRICE: x` and a one-sentence `REASON:` built from the
+evidence in the prompt (never from hidden task parameters, so the reason only quotes what the
+model could see).
+
+The result is a Hugging Face `datasets.Dataset` (prompt/completion in conversational form, plus
+task, period, behaviour and label columns), saved with the generator's config and seed beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+from datasets import Dataset
+from tqdm import tqdm
+
+import agent  # noqa: F401  (registers the `evidence` policy with the harness)
+from agent.evidence import Evidence, compute_evidence
+from agent.prompt import render_messages
+from env.context import PricingContext
+from env.distribution import sample_task
+from env.evaluation import build_policy, start_market
+from env.oracle import OraclePolicy
+from env.task import TaskSpec
+from finetune.config import DemoConfig
+from finetune.market_states import OracleScorer, snapshot
+
+# --------------------------------------------------------------------------- behaviour policies
+
+
+class RandomPricer:
+    """Uniform over the allowed range every period: maximal exploration, no exploitation."""
+
+    name = "random"
+
+    def __init__(self, seed: int):
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self, seed: int | None = None) -> None:
+        pass
+
+    def act(self, context: PricingContext) -> float:
+        lo, hi = context.price_bounds()
+        return float(self.rng.uniform(lo, hi))
+
+
+class DriftPricer:
+    """A random walk from the current price (±8% a period): the slow, unsystematic merchant."""
+
+    name = "drift"
+
+    def __init__(self, seed: int):
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self, seed: int | None = None) -> None:
+        pass
+
+    def act(self, context: PricingContext) -> float:
+        lo, hi = context.price_bounds()
+        return float(np.clip(context.product.current_price * math.exp(0.08 * self.rng.standard_normal()), lo, hi))
+
+
+class NoisyOracle:
+    """The oracle's price times a log-normal error (15%): near-optimal histories, never flat ones."""
+
+    name = "noisy_oracle"
+
+    def __init__(self, task: TaskSpec, seed: int):
+        self.oracle, self.rng = OraclePolicy(task), np.random.default_rng(seed)
+
+    def reset(self, seed: int | None = None) -> None:
+        self.oracle.reset(seed)
+
+    def act(self, context: PricingContext) -> float:
+        lo, hi = context.price_bounds()
+        return float(np.clip(self.oracle.act(context) * math.exp(0.15 * self.rng.standard_normal()), lo, hi))
+
+
+def behaviour_policy(name: str, task: TaskSpec, seed: int):
+    if name == "random":
+        return RandomPricer(seed)
+    if name == "drift":
+        return DriftPricer(seed)
+    if name == "noisy_oracle":
+        return NoisyOracle(task, seed)
+    return build_policy(name, task)  # ts, ils, cost_plus, evidence
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def label_reason(context: PricingContext, evidence: Evidence, price: float) -> str:
+    """One sentence that justifies `price` with the evidence the prompt shows."""
+    fit, best = evidence.fit, evidence.model_optimal_price
+    if fit is None or best is None:
+        return f"No usable sales yet, so {price:.2f} starts learning demand."
+    gap = price / best - 1
+    stock_tight = (context.inventory is not None and context.periods_left
+                   and evidence.point(price) is not None
+                   and context.inventory < evidence.point(best).units * context.periods_left)
+    if abs(gap) <= 0.03:
+        return f"Elasticity {fit.elasticity:.2f} puts the profit peak near {best:.2f}."
+    if gap > 0 and stock_tight:
+        return f"Stock {context.inventory:.0f} must last {context.periods_left} periods, so I price above {best:.2f}."
+    if not fit.identified:
+        return f"Demand is not identified yet, so {price:.2f} tests a new price."
+    direction = "higher" if gap > 0 else "lower"
+    return (f"Elasticity {fit.elasticity:.2f} is uncertain ({fit.elasticity_low:.2f} to {fit.elasticity_high:.2f}), "
+            f"so I test a {direction} price than {best:.2f}.")
+
+
+def answer_text(price: float, reason: str) -> str:
+    return f"PRICE: {price:.2f}\nREASON: {reason}"
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def _episode_rows(task: TaskSpec, behaviour: str, cfg: DemoConfig, rng: np.random.Generator,
+                  scorer: OracleScorer) -> list[dict]:
+    seed = int(rng.integers(2**31))
+    market = start_market(task, seed)
+    policy = behaviour_policy(behaviour, task, seed + 1)
+    policy.reset(seed + 2)
+    picks = set(rng.choice(task.horizon, size=min(cfg.steps_per_episode, task.horizon), replace=False).tolist())
+    rows = []
+    while not market.done:
+        state = snapshot(market)
+        if state.t in picks:
+            evidence = compute_evidence(state.context)
+            label, _ = scorer.best(state)
+            label = round(label, 2)
+            rows.append({
+                "prompt": render_messages(state.context, evidence),
+                "completion": [{"role": "assistant",
+                                "content": answer_text(label, label_reason(state.context, evidence, label))}],
+                "task_id": task.task_id, "period": state.t, "behaviour": behaviour, "label_price": label,
+                "evidence_price": evidence.model_optimal_price if evidence.model_optimal_price else float("nan"),
+                "stateful": task.stateful,
+            })
+        market.step(policy.act(state.context))
+    return rows
+
+
+def generate_demonstrations(cfg: DemoConfig, progress: bool = True) -> Dataset:
+    """The demonstration dataset for `cfg`; the same config and seed give the same rows."""
+    rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0x5F7]))
+    scorer = OracleScorer()
+    rows: list[dict] = []
+    indices = range(cfg.first_task, cfg.first_task + cfg.n_tasks)
+    for i in tqdm(indices, desc="demonstrations", unit="task", disable=not progress):
+        task = sample_task(cfg.split, i, cfg.horizon)
+        behaviour = cfg.behaviours[int(rng.integers(len(cfg.behaviours)))]
+        rows.extend(_episode_rows(task, behaviour, cfg, rng, scorer))
+    return Dataset.from_list(rows)
+
+
+def save_demonstrations(dataset: Dataset, cfg: DemoConfig, output: str | Path | None = None) -> Path:
+    """Saves the dataset and, beside it, `generator.json`: the config (seed included) that made it."""
+    out = Path(output or cfg.output)
+    dataset.save_to_disk(str(out))
+    (out / "generator.json").write_text(json.dumps(
+        {"generator": "finetune.demonstrations", "config": cfg.model_dump(), "rows": len(dataset)}, indent=2))
+    return out
+
+
+def load_or_generate(cfg: DemoConfig, progress: bool = True) -> Dataset:
+    """Reuses a saved dataset made by the same config, else generates and saves it."""
+    from datasets import load_from_disk
+
+    out = Path(cfg.output)
+    meta = out / "generator.json"
+    if meta.is_file() and json.loads(meta.read_text()).get("config") == cfg.model_dump():
+        return load_from_disk(str(out))
+    dataset = generate_demonstrations(cfg, progress)
+    save_demonstrations(dataset, cfg)
+    return dataset
