@@ -149,7 +149,7 @@ def _episode_rows(task: TaskSpec, behaviour: str, cfg: DemoConfig, rng: np.rando
                 "completion": [{"role": "assistant",
                                 "content": answer_text(label, label_reason(state.context, evidence, label))}],
                 "task_id": task.task_id, "period": state.t, "behaviour": behaviour, "label_price": label,
-                "evidence_price": evidence.model_optimal_price if evidence.model_optimal_price else float("nan"),
+                "evidence_price": evidence.model_optimal_price,  # None without a fit
                 "stateful": task.stateful,
             })
         market.step(policy.act(state.context))

@@ -44,8 +44,11 @@ class ValidationCallback(TrainerCallback):
                 writer.add_scalar(f"validation/{key}", value, state.global_step)
 
 
-def run_sft(cfg: SFTRunConfig, progress: bool = True) -> Path:
-    """Trains (or resumes) the SFT adapter described by `cfg`; returns the final adapter folder."""
+def run_sft(cfg: SFTRunConfig, progress: bool = True, callbacks: list | None = None) -> Path:
+    """Trains (or resumes) the SFT adapter described by `cfg`; returns the final adapter folder.
+
+    `callbacks`: extra `TrainerCallback`s (the tests use one to kill a run mid-way).
+    """
     from trl import SFTConfig, SFTTrainer
 
     from agent.model import load_base
@@ -69,7 +72,7 @@ def run_sft(cfg: SFTRunConfig, progress: bool = True) -> Path:
     )
     callback = ValidationCallback(lm.tokenizer, cfg.validation, out)
     trainer = SFTTrainer(model=lm.model, args=args, train_dataset=dataset, processing_class=lm.tokenizer,
-                         peft_config=lora_config(cfg.lora), callbacks=[callback])
+                         peft_config=lora_config(cfg.lora), callbacks=[callback, *(callbacks or [])])
     callback.model = trainer.model
     resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
     result = trainer.train(resume_from_checkpoint=resume)

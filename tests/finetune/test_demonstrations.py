@@ -1,0 +1,76 @@
+import json
+
+import pytest
+from datasets import load_from_disk
+
+from agent.parsing import parse_price, parse_reason
+from finetune.config import BEHAVIOURS, ConfigError, DemoConfig, SFTRunConfig, load_config
+from finetune.demonstrations import generate_demonstrations, load_or_generate, save_demonstrations
+from finetune.market_states import OracleScorer, snapshot
+from env.distribution import sample_task
+from env.evaluation import start_market
+from env.oracle import OraclePolicy
+
+CFG = DemoConfig(n_tasks=5, steps_per_episode=3, horizon=15, seed=3)
+
+
+def test_same_seed_same_dataset_other_seed_other_dataset():
+    a = generate_demonstrations(CFG, progress=False)
+    b = generate_demonstrations(CFG, progress=False)
+    c = generate_demonstrations(CFG.model_copy(update={"seed": 4}), progress=False)
+    assert len(a) == 15
+    assert a.to_list() == b.to_list()
+    assert a.to_list() != c.to_list()
+
+
+def test_every_label_is_the_true_tasks_optimum_in_the_answer_format():
+    ds = generate_demonstrations(CFG, progress=False)
+    for row in ds:
+        answer = row["completion"][0]["content"]
+        assert row["completion"][0]["role"] == "assistant"
+        assert parse_price(answer) == pytest.approx(row["label_price"], abs=0.005)
+        assert parse_reason(answer)
+        assert row["prompt"][0]["role"] == "system" and "What price next?" in row["prompt"][-1]["content"]
+        assert row["behaviour"] in BEHAVIOURS
+    assert ds[0]["task_id"] == sample_task("train", 0, CFG.horizon).task_id
+
+
+def test_oracle_scorer_agrees_with_the_evaluation_oracle():
+    scorer = OracleScorer()
+    for i in range(4):
+        task = sample_task("train", i, 10)
+        market, oracle = start_market(task, 7), OraclePolicy(task)
+        for _ in range(3):
+            state = snapshot(market)
+            price = oracle.act(state.context)
+            assert scorer.best(state)[0] == pytest.approx(price, rel=1e-6)
+            assert scorer.relative(state, price) == pytest.approx(1.0)
+            market.step(price)
+
+
+def test_behaviours_make_histories_of_varied_quality():
+    ds = generate_demonstrations(DemoConfig(n_tasks=30, steps_per_episode=1, horizon=10, seed=0), progress=False)
+    assert len(set(ds["behaviour"])) >= 4
+    assert len(set(ds["task_id"])) == 30
+
+
+def test_saved_with_its_generator_config_and_reused(tmp_path):
+    cfg = CFG.model_copy(update={"output": str(tmp_path / "demos")})
+    ds = load_or_generate(cfg, progress=False)
+    meta = json.loads((tmp_path / "demos" / "generator.json").read_text())
+    assert meta["config"]["seed"] == 3 and meta["rows"] == len(ds)
+    assert load_from_disk(str(tmp_path / "demos")).to_list() == ds.to_list()
+    save_demonstrations(ds.select(range(2)), cfg)  # a reused folder is read back, not regenerated
+    assert len(load_or_generate(cfg, progress=False)) == 2
+
+
+def test_config_errors_name_the_field(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("learning_rat: 0.1\n")
+    with pytest.raises(ConfigError, match="learning_rat"):
+        load_config(bad, SFTRunConfig)
+    bad.write_text("demos: {behaviours: [psychic]}\n")
+    with pytest.raises(ConfigError, match="psychic"):
+        load_config(bad, SFTRunConfig)
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "missing.yaml", SFTRunConfig)
