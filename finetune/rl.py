@@ -190,7 +190,9 @@ def run_rl(cfg: RLRunConfig, algorithm: Algorithm) -> Path:
     rounds_dir.mkdir(parents=True, exist_ok=True)
     progress_file = out / "progress.json"
     progress = json.loads(progress_file.read_text()) if progress_file.is_file() else {"rounds_done": 0}
-    if progress.get("algorithm", algorithm) != algorithm or progress.get("config", cfg.model_dump()) != cfg.model_dump():
+    same_run = (progress.get("algorithm", algorithm) == algorithm
+                and progress.get("config", cfg.model_dump()) == cfg.model_dump())
+    if not same_run:
         raise ValueError(f"output_dir {out}: holds a different run; use a new output_dir or delete it")
     done = int(progress["rounds_done"])
 

@@ -4,12 +4,12 @@ import pytest
 from datasets import load_from_disk
 
 from agent.parsing import parse_price, parse_reason
-from finetune.config import BEHAVIOURS, ConfigError, DemoConfig, SFTRunConfig, load_config
-from finetune.demonstrations import generate_demonstrations, load_or_generate, save_demonstrations
-from finetune.market_states import OracleScorer, snapshot
 from env.distribution import sample_task
 from env.evaluation import start_market
 from env.oracle import OraclePolicy
+from finetune.config import BEHAVIOURS, ConfigError, DemoConfig, SFTRunConfig, load_config
+from finetune.demonstrations import generate_demonstrations, load_or_generate, save_demonstrations
+from finetune.market_states import OracleScorer, snapshot
 
 CFG = DemoConfig(n_tasks=5, steps_per_episode=3, horizon=15, seed=3)
 
