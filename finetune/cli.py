@@ -74,5 +74,26 @@ def grpo(config: Path = CONFIG) -> None:
     _rl(config, "grpo")
 
 
+@app.command()
+def ship(adapter: Path = typer.Option(..., help="The trained adapter folder (e.g. runs/cpu-default/ppo/adapter)."),
+         name: str = typer.Option(..., help="Folder name under agent/adapters/."),
+         stage: list[str] = typer.Option(..., help="RUN_DIR=CONFIG for each training stage, in order."),
+         summary: str = typer.Option("", help="One paragraph for the top of the adapter card.")) -> None:
+    """Copy a trained adapter into agent/adapters/NAME with an adapter card built from its runs."""
+    from finetune.ship import ship_adapter
+
+    with _guard():
+        stages = []
+        for item in stage:
+            run_dir, _, config = item.partition("=")
+            if not Path(run_dir).is_dir():
+                raise ValueError(f"stage: {run_dir} is not a run folder")
+            stages.append((Path(run_dir), Path(config) if config else None))
+        if not (adapter / "adapter_model.safetensors").is_file():
+            raise ValueError(f"adapter: {adapter} has no adapter_model.safetensors")
+        dest = ship_adapter(adapter, name, stages, summary)
+    typer.echo(f"shipped -> {dest}")
+
+
 if __name__ == "__main__":
     app()

@@ -44,3 +44,29 @@ def test_every_shipped_config_is_valid():
     assert {f.parent.name for f in files} == {"cpu-quick", "cpu-default", "gpu"}
     for f in files:
         load_config(f, SFTRunConfig if f.stem == "sft" else RLRunConfig)
+
+
+def test_ship_copies_the_adapter_with_a_card(tmp_path, monkeypatch):
+    from finetune import ship
+
+    run = tmp_path / "sft"
+    (run / "adapter").mkdir(parents=True)
+    (run / "adapter" / "adapter_model.safetensors").write_bytes(b"weights")
+    (run / "adapter" / "adapter_config.json").write_text(json.dumps(
+        {"r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj"]}))
+    (run / "run.json").write_text(json.dumps({"command": "sft", "examples": 12, "global_step": 3,
+                                              "config": {"seed": 7, "demos": {"n_tasks": 6, "split": "train"}}}))
+    (run / "validation.jsonl").write_text(json.dumps({"step": 3, "pct_oracle": 71.25, "pct_oracle_median": 80.0,
+                                                      "regret_pct": 28.75}) + "\n")
+    monkeypatch.setattr(ship, "ADAPTERS", tmp_path / "adapters")
+    monkeypatch.setattr(ship.ship_adapter, "__defaults__", (tmp_path / "adapters",))
+    result = runner.invoke(app, ["finetune", "ship", "--adapter", str(run / "adapter"), "--name", "mine",
+                                 "--stage", f"{run}=configs/finetune/cpu-default/sft.yaml", "--summary", "Hello."])
+    assert result.exit_code == 0, result.output
+    dest = tmp_path / "adapters" / "mine"
+    assert (dest / "adapter_model.safetensors").read_bytes() == b"weights"
+    card = (dest / "README.md").read_text()
+    assert "Hello." in card and "12 examples from 6" in card and "| 3 | 71.2 | 80.0 | 28.8 |" in card
+    assert "pricing finetune sft --config configs/finetune/cpu-default/sft.yaml` (seed 7)" in card
+    bad = runner.invoke(app, ["finetune", "ship", "--adapter", str(tmp_path), "--name", "x", "--stage", str(run)])
+    assert bad.exit_code == 2 and "no adapter_model.safetensors" in bad.output
