@@ -18,6 +18,10 @@ app = typer.Typer(help="LLM pricing assistant: simulated markets, pricers, evalu
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 
+ADAPTER_HELP = ("For `llm`: a LoRA adapter folder or a name under agent/adapters "
+                "(default: the shipped one; `none`: the bare model).")
+
+
 def describe_error(err: Exception) -> str:
     """One line naming the offending field for pydantic errors, the message otherwise."""
     from pydantic import ValidationError
@@ -80,7 +84,7 @@ def evaluate(
     workers: int = typer.Option(2, help="Worker processes."),
     out: Path = typer.Option(Path("runs/evaluate"), help="Folder for results.json/.md and plots."),
     model: str | None = typer.Option(None, help="For `llm`: a model folder or id (default: the embedded one)."),
-    adapter: str | None = typer.Option(None, help="For `llm`: a LoRA adapter folder."),
+    adapter: str | None = typer.Option(None, help=ADAPTER_HELP),
     batch_size: int = typer.Option(32, help="Tasks played in lock-step by batched policies (the LLM)."),
 ) -> None:
     """Run policies on seeded tasks of a split and compare them with the oracle."""
@@ -133,7 +137,7 @@ def serve_api(
     port: int = typer.Option(8000, help="TCP port."),
     policy: str = typer.Option("llm", help="llm or a classical pricer name (cost_plus, ils, cils, ts, ...)."),
     model: str | None = typer.Option(None, help="For `llm`: a model folder or id (default: the embedded one)."),
-    adapter: str | None = typer.Option(None, help="For `llm`: a LoRA adapter folder."),
+    adapter: str | None = typer.Option(None, help=ADAPTER_HELP),
 ) -> None:
     """Serve the HTTP API (/v1/recommend, /v1/score, /healthz; docs at /docs). Set PRICING_API_TOKEN to
     require `Authorization: Bearer <token>` on /v1."""
@@ -154,7 +158,7 @@ def score(
     out: Path = typer.Option(..., "--out", "-o", help="Output file; its extension picks CSV, Parquet or JSONL."),
     policy: str = typer.Option("llm", help="llm, a classical pricer (ts, cost_plus, ...) or module:factory."),
     model: str | None = typer.Option(None, help="For `llm`: a model folder or id (default: the embedded one)."),
-    adapter: str | None = typer.Option(None, help="For `llm`: a LoRA adapter folder."),
+    adapter: str | None = typer.Option(None, help=ADAPTER_HELP),
     batch_size: int = typer.Option(16, help="Products per batched generate."),
     chunk_size: int = typer.Option(256, help="Products per saved chunk (what an interrupted run keeps)."),
     resume: bool = typer.Option(True, "--resume/--no-resume",
@@ -188,7 +192,7 @@ def recommend(
     history: Path | None = typer.Option(None, help="History table (default: the demo's, when no --products)."),
     policy: str = typer.Option("llm", help="llm, a classical pricer (ts, cost_plus, ...) or module:factory."),
     model: str | None = typer.Option(None, help="For `llm`: a model folder or id (default: the embedded one)."),
-    adapter: str | None = typer.Option(None, help="For `llm`: a LoRA adapter folder."),
+    adapter: str | None = typer.Option(None, help=ADAPTER_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the whole recommendation as JSON."),
 ) -> None:
     """Recommend a price for one SKU of a catalog, with the evidence and the rules that bound it."""

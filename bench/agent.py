@@ -76,9 +76,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=RESULTS / "agent.md")
     args = ap.parse_args()
 
-    policy = LLMPolicy()
+    policy = LLMPolicy(adapter="none")  # this benchmark is the zero-shot model; finetune.md has the adapters
     lm = policy.lm  # load once, before timing
-    register_policy("llm", lambda task: CountingLLM())
+    register_policy("llm", lambda task: CountingLLM(adapter="none"))
 
     # 1. the zero-shot LLM vs the classical pricers on the same test tasks
     names = ["oracle", "llm", "evidence", "cost_plus", "ils", "cils", "ts", "meta_ts"]

@@ -49,7 +49,7 @@ def _adapter_tag(adapter: Path | None) -> str:
 
 def llm_rows(name: str, adapter: Path | None, tasks: list, args) -> pd.DataFrame:
     """Per-task rows of one LLM variant, chunk by chunk, each chunk cached on disk."""
-    register_llm(adapter=None if adapter is None else str(adapter), name=name)
+    register_llm(adapter="none" if adapter is None else str(adapter), name=name)
     cache = args.cache / f"{name}-{_adapter_tag(adapter)}-T{args.horizon}-s{args.seed}"
     cache.mkdir(parents=True, exist_ok=True)
     frames = []

@@ -186,3 +186,19 @@ def test_default_model_loads_and_answers_a_pricing_question() -> None:
     start = time.perf_counter()
     assert load_model() is lm
     assert time.perf_counter() - start < 0.05
+
+
+def test_adapter_resolution_default_none_and_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import agent.model as m
+
+    monkeypatch.setattr(m, "ADAPTERS_DIR", tmp_path)
+    assert m.resolve_adapter(None, None) is None  # no shipped adapter in this checkout: the bare model
+    shipped = tmp_path / m.DEFAULT_ADAPTER
+    shipped.mkdir()
+    (shipped / "adapter_model.safetensors").write_bytes(b"x")
+    assert m.resolve_adapter(None, None) == shipped
+    assert m.resolve_adapter(m.DEFAULT_MODEL, None) == shipped
+    assert m.resolve_adapter("tiny-random", None) is None  # the shipped adapter fits only the default model
+    assert m.resolve_adapter(None, "none") is None and m.resolve_adapter(None, "NONE") is None
+    assert m.resolve_adapter(None, m.DEFAULT_ADAPTER) == shipped
+    assert m.resolve_adapter(None, "some/folder") == "some/folder"
