@@ -42,32 +42,32 @@ from finetune.market_states import OracleScorer, snapshot
 # --------------------------------------------------------------------------- behaviour policies
 
 
-class RandomPricer:
-    """Uniform over the allowed range every period: maximal exploration, no exploitation."""
+class _SeededPricer:
+    """A behaviour policy with its own random stream (the episode's seed fixes its choices)."""
 
-    name = "random"
+    name = "seeded"
 
     def __init__(self, seed: int):
         self.rng = np.random.default_rng(seed)
 
     def reset(self, seed: int | None = None) -> None:
         pass
+
+
+class RandomPricer(_SeededPricer):
+    """Uniform over the allowed range every period: maximal exploration, no exploitation."""
+
+    name = "random"
 
     def act(self, context: PricingContext) -> float:
         lo, hi = context.price_bounds()
         return float(self.rng.uniform(lo, hi))
 
 
-class DriftPricer:
+class DriftPricer(_SeededPricer):
     """A random walk from the current price (±8% a period): the slow, unsystematic merchant."""
 
     name = "drift"
-
-    def __init__(self, seed: int):
-        self.rng = np.random.default_rng(seed)
-
-    def reset(self, seed: int | None = None) -> None:
-        pass
 
     def act(self, context: PricingContext) -> float:
         lo, hi = context.price_bounds()
