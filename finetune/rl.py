@@ -41,8 +41,8 @@ from finetune.reward import SimulatorReward, SimulatorRewardFunction, SimulatorR
 from finetune.training import (
     base_with_adapter_merged,
     combine_adapters,
+    hardware_flags,
     lora_config,
-    precision_flags,
     save_adapter,
     save_json_atomic,
     validate,
@@ -106,7 +106,7 @@ def prompt_ids(tokenizer, messages: list[dict]) -> list[int]:
 def _common_args(cfg: RLRunConfig, out: Path) -> dict:
     return dict(output_dir=str(out), learning_rate=cfg.learning_rate, seed=cfg.seed, logging_steps=1,
                 report_to=["tensorboard"], save_strategy="no", gradient_checkpointing=False,
-                use_cpu=not torch.cuda.is_available(), disable_tqdm=True, **precision_flags(cfg.dtype))
+                disable_tqdm=True, **hardware_flags(cfg.dtype))
 
 
 def value_model_for(policy_base) -> torch.nn.Module:
@@ -157,8 +157,6 @@ def grpo_round(policy, tokenizer, states: list[DecisionState], cfg: RLRunConfig,
         max_completion_length=cfg.response_length, temperature=cfg.temperature, beta=cfg.kl_coef,
         num_train_epochs=cfg.epochs_per_round, log_completions=False, top_k=0, top_p=1.0,
     )
-    if "ref" in policy.peft_config:  # left by the previous round's trainer
-        policy.delete_adapter("ref")
     trainer = GRPOTrainer(model=policy, reward_funcs=[SimulatorRewardFunction(reward, registry)], args=args,
                           train_dataset=dataset, processing_class=tokenizer)
     # TRL copies the current LoRA into a "ref" adapter as the KL reference. Zeroing its B factors
@@ -229,7 +227,7 @@ def run_rl(cfg: RLRunConfig, algorithm: Algorithm) -> Path:
             logs = ppo_round(policy, tokenizer, value_model, states, cfg, reward, trainer_out)
         else:
             logs = grpo_round(policy, tokenizer, states, cfg, reward, trainer_out)
-        if "ref" in policy.peft_config:
+        if "ref" in policy.peft_config:  # GRPO's reference copy: dropped so the next round's trainer adds a fresh one
             policy.delete_adapter("ref")
         save_adapter(policy, rounds_dir / f"round-{k + 1:03d}")
         if value_model is not None:

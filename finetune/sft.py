@@ -20,7 +20,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from finetune.config import SFTRunConfig, ValidationSettings
 from finetune.demonstrations import load_or_generate
-from finetune.training import lora_config, precision_flags, save_adapter, save_json_atomic, validate
+from finetune.training import hardware_flags, lora_config, save_adapter, save_json_atomic, validate
 
 
 class ValidationCallback(TrainerCallback):
@@ -68,7 +68,7 @@ def run_sft(cfg: SFTRunConfig, progress: bool = True, callbacks: list | None = N
         completion_only_loss=True, packing=False, gradient_checkpointing=False,
         logging_steps=cfg.logging_steps, save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit,
         report_to=["tensorboard"], disable_tqdm=not progress, dataloader_num_workers=0,
-        use_cpu=not _has_accelerator(), **precision_flags(cfg.dtype),
+        **hardware_flags(cfg.dtype),
     )
     callback = ValidationCallback(lm.tokenizer, cfg.validation, out)
     trainer = SFTTrainer(model=lm.model, args=args, train_dataset=dataset, processing_class=lm.tokenizer,
@@ -82,9 +82,3 @@ def run_sft(cfg: SFTRunConfig, progress: bool = True, callbacks: list | None = N
         "train_metrics": result.metrics, "global_step": trainer.state.global_step,
     })
     return adapter
-
-
-def _has_accelerator() -> bool:
-    import torch
-
-    return torch.cuda.is_available()

@@ -23,9 +23,10 @@ def lora_config(settings: LoraSettings) -> LoraConfig:
                       target_modules=list(settings.target_modules), task_type="CAUSAL_LM", bias="none")
 
 
-def precision_flags(dtype: str) -> dict:
-    """Trainer precision flags: bf16 only where `resolve_dtype` says the hardware runs it natively."""
-    return {"bf16": resolve_dtype(dtype) == torch.bfloat16, "fp16": False}
+def hardware_flags(dtype: str) -> dict:
+    """Trainer device and precision flags: the CPU when there is no GPU, bf16 only where
+    `resolve_dtype` says the hardware runs it natively."""
+    return {"use_cpu": not torch.cuda.is_available(), "bf16": resolve_dtype(dtype) == torch.bfloat16, "fp16": False}
 
 
 def base_with_adapter_merged(model: str | None, adapter: str | None, dtype: str = "auto") -> LoadedModel:
@@ -41,12 +42,6 @@ def base_with_adapter_merged(model: str | None, adapter: str | None, dtype: str 
         lm.model = PeftModel.from_pretrained(lm.model, adapter, is_trainable=False).merge_and_unload()
     lm.model.train()
     return lm
-
-
-def latest_adapter_dir(root: Path) -> Path | None:
-    """The newest adapter folder under `root` (names sort by step or round), if any."""
-    found = sorted(p.parent for p in root.glob(f"*/{ADAPTER_WEIGHTS}"))
-    return found[-1] if found else None
 
 
 def save_json_atomic(path: Path, data: dict) -> None:
