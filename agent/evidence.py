@@ -146,10 +146,16 @@ def _fit(context: PricingContext) -> tuple[_Posterior | None, DemandFit | None]:
     if with_comp:
         prior_prec[2, 2] = 1.0  # cross elasticity ~ N(0, 1)
     # residual noise: shrink the sample estimate towards 0.2 with 3 pseudo-observations
-    ols, *_ = np.linalg.lstsq(X, y, rcond=None) if len(rows) > k else (prior_mean, None)
-    resid = y - X @ ols
+    # (with no more rows than coefficients the fit is exact and the residuals say nothing about the
+    # noise: measuring them against the prior mean instead inflated the noise, and through the
+    # lognormal mean the expected units, by orders of magnitude on a two-period chat history)
     dof = max(len(rows) - k, 0)
-    noise_var = (float(resid @ resid) + 3 * 0.2**2) / (dof + 3)
+    resid_ss = 0.0
+    if dof > 0:
+        ols, *_ = np.linalg.lstsq(X, y, rcond=None)
+        resid = y - X @ ols
+        resid_ss = float(resid @ resid)
+    noise_var = (resid_ss + 3 * 0.2**2) / (dof + 3)
     prec = prior_prec + X.T @ X / noise_var
     cov = np.linalg.inv(prec)
     mean = cov @ (prior_prec @ prior_mean + X.T @ y / noise_var)

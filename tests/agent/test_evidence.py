@@ -106,3 +106,14 @@ def test_competitor_gap_and_determinism():
     ev = compute_evidence(ctx)
     assert ev.competitor_gap_pct == pytest.approx(100 * (ctx.product.current_price - 8.0) / 8.0)
     assert compute_evidence(ctx) == ev
+
+
+def test_two_period_history_predicts_units_of_the_same_size_as_observed():
+    """A merchant's "120 at $12, 90 at $14": the fit is exact, so the residuals carry no noise
+    information; the expected units must stay near what was sold, not explode through a noise
+    estimate measured against the prior."""
+    rows = (HistoryRow(period=0, price=12.0, units=120.0), HistoryRow(period=1, price=14.0, units=90.0))
+    ev = compute_evidence(PricingContext(product=Product(sku="m", unit_cost=4.0, current_price=14.0), history=rows))
+    assert 60 < ev.at_current.units < 140
+    assert ev.fit.noise < 0.5
+    assert ev.at_current.units_low < 90 < ev.at_current.units_high
