@@ -131,6 +131,35 @@ def simulate(
     typer.echo(f"wrote {', '.join(str(p) for p in files.values())}")
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on; 0.0.0.0 exposes it to the network."),
+    port: int = typer.Option(7860, help="TCP port."),
+    policy: str = typer.Option("llm", help="llm or a classical pricer name (evidence, ts, cils, ...)."),
+    model: str | None = typer.Option(None, help="For `llm`: a model folder or id (default: the embedded one)."),
+    adapter: str | None = typer.Option(None, help=ADAPTER_HELP),
+) -> None:
+    """Start the merchant assistant: the web page at / (chat, catalog, simulator) and the HTTP API at /v1."""
+    import socket
+
+    from agent.policy import make_policy
+
+    with user_errors():
+        if not 0 < port < 65536:
+            raise ValueError("port: must be between 1 and 65535")
+        make_policy(policy, model, adapter)  # an unknown name fails here, not on the first request
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError as err:
+                raise ValueError(f"port: cannot listen on {host}:{port} ({err.strerror}); is another server "
+                                 "running? Try --port") from None
+    from ui.server import serve as run
+
+    run(host=host, port=port, policy_name=policy, model=model, adapter=adapter)
+
+
 @app.command("serve-api")
 def serve_api(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on; 0.0.0.0 exposes it to the network."),

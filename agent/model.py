@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -357,7 +358,9 @@ def load_model(name_or_path: str | Path | None = None, adapter: str | Path | Non
             from peft import PeftModel
 
             try:
-                model = PeftModel.from_pretrained(model, str(weights.parent), is_trainable=False)
+                with warnings.catch_warnings():  # transformers' deprecation notice, raised through peft
+                    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+                    model = PeftModel.from_pretrained(model, str(weights.parent), is_trainable=False)
             except (OSError, ValueError, RuntimeError, KeyError) as err:
                 raise ModelNotAvailable(f"adapter {adapter}: does not fit {model_id}: {err}") from err
             adapter_id = f"{weights.parent.resolve().name}@{_file_hash(weights)}"

@@ -1,0 +1,87 @@
+"""The chat turn logic: recommendations equal the shared pipeline's, follow-ups use the same fit."""
+
+import pytest
+
+from agent.evidence import compute_evidence
+from agent.policy import EvidencePolicy
+from agent.recommend import recommend
+from ui.assistant import Assistant, ChatState
+from ui.facts import read_message
+
+MUG = ("I sell a ceramic mug, it costs me $4, I sold 120 at $12 last week and 90 at $14 this week, "
+       "my competitor is at $13.50 — what should I charge?")
+
+
+@pytest.fixture
+def assistant() -> Assistant:
+    policy = EvidencePolicy()
+    return Assistant(lambda context: recommend(context, policy))
+
+
+def texts(turn) -> str:
+    return "\n".join(m["content"] for m in turn.messages if isinstance(m["content"], str))
+
+
+def test_recommendation_matches_the_pipeline_and_shows_steps_and_a_chart(assistant):
+    turn = assistant.respond(MUG, ChatState())
+    expected = recommend(read_message(MUG, ChatState().facts).facts.context(), EvidencePolicy())
+    assert turn.recommendation is not None and turn.recommendation.price == pytest.approx(expected.price)
+    assert turn.state.recommended_price == pytest.approx(expected.price)
+    assert f"Recommended price: ${expected.price:,.2f}" in texts(turn)
+    assert f"{expected.expected_units:,.0f}" in texts(turn)  # expected units, from the evidence
+    titles = [m.get("metadata", {}).get("title") for m in turn.messages]
+    assert titles[:4] == ["Facts extracted", "Demand fit", "Pricing policy", "Guardrails"]
+    chart = turn.messages[-1]["content"]["path"]
+    assert open(chart, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_missing_facts_get_a_question_and_no_price(assistant):
+    turn = assistant.respond("I sold 120 mugs at $12 last week", ChatState())
+    assert turn.recommendation is None and turn.state.recommended_price is None
+    assert "cost" in texts(turn) and "Recommended price" not in texts(turn)
+    turn = assistant.respond("they cost me $4", turn.state)
+    assert turn.recommendation is not None
+
+
+def test_what_if_uses_the_fitted_demand(assistant):
+    first = assistant.respond(MUG, ChatState())
+    turn = assistant.respond("what if I charge $15?", first.state)
+    point = compute_evidence(first.state.facts.context()).point(15.0)
+    assert f"**{point.units:,.0f}** units" in texts(turn) and f"${point.profit:,.2f}" in texts(turn)
+    assert turn.state.facts == first.state.facts and turn.recommendation is None
+
+
+def test_what_if_outside_the_evidence_says_so_instead_of_guessing(assistant):
+    first = assistant.respond(MUG, ChatState())
+    turn = assistant.respond("what if I charge $400?", first.state)
+    assert "no demand estimate" in texts(turn)
+
+
+def test_margin_floor_command_re_prices_within_the_new_guardrail(assistant):
+    first = assistant.respond(MUG, ChatState())
+    assert first.recommendation.price < 10  # the evidence alone goes below $10 ...
+    turn = assistant.respond("set my floor margin to 60%", first.state)
+    rec = turn.recommendation
+    assert rec.price == pytest.approx(10.0, abs=0.01)  # ... a 60% margin on a $4 cost floors it at $10
+    assert turn.state.facts.min_margin == pytest.approx(0.6) and "margin floor 60%" in texts(turn)
+    assert "$10.00" in texts(turn)
+
+
+def test_why_not_lower_compares_profit_from_the_same_fit(assistant):
+    first = assistant.respond(MUG, ChatState())
+    turn = assistant.respond("why not lower?", first.state)
+    lower = round(first.recommendation.price * 0.9, 2)
+    assert f"${lower:,.2f}" in texts(turn) and "profit" in texts(turn)
+
+
+def test_contradictory_facts_are_explained_not_crashed(assistant):
+    first = assistant.respond(MUG, ChatState())
+    turn = assistant.respond("min price $30 and max price $20", first.state)
+    assert turn.recommendation is None and "do not fit together" in texts(turn)
+
+
+def test_bad_upload_is_a_chat_message(assistant, tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,2\n")
+    turn = assistant.use_file(str(path), ChatState())
+    assert turn.recommendation is None and "price" in texts(turn) and "units" in texts(turn)

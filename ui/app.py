@@ -1,0 +1,315 @@
+"""The merchant assistant's web page: Chat, Catalog and Simulator tabs (Gradio Blocks).
+
+Every tab prices through one shared policy slot (`agent.api._PolicySlot`): the same lock the HTTP
+API holds, so a chat, a catalog run and an API request never generate on the model at the same
+time, and all three give the same price for the same product (seeded from the SKU).
+
+Named API endpoints (for `gradio_client`): `/chat`, `/load_sku`, `/upload_history`,
+`/update_facts`, `/score_catalog`, `/simulate`.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+from fastapi import HTTPException
+
+from agent.catalog import CatalogError, find_context, read_table, score_files, sku_seed
+from agent.demo_catalog import demo_catalog_paths
+from agent.guardrails import hard_range
+from agent.recommend import Recommendation, recommend
+from env.context import PricingContext
+from ui.assistant import GREETING, Assistant, ChatState, Turn
+from ui.charts import change_histogram, simulation_charts
+from ui.facts import MerchantFacts, Sale
+
+SIM_POLICIES = ["llm", "evidence", "ts", "meta_ts", "cils", "ils", "cost_plus", "oracle"]
+SIM_DEFAULT = ["llm", "ts", "cils", "oracle"]
+TASK_CHOICE = "test task (by index)"
+TABLE_ROWS = 500  # rows shown in the catalog table; the download has all of them
+SALES_HEADERS = ["price", "units", "competitor_price"]
+FORM_FIELDS = ["name", "unit_cost", "current_price", "competitor_price", "min_price", "max_price",
+               "min_margin_pct", "max_change_pct"]
+
+
+class Busy(RuntimeError):
+    """The shared policy is busy with other requests for longer than the slot waits."""
+
+
+def make_recommend_fn(slot) -> Any:
+    """Prices one context on the shared policy, seeded from the SKU as the API and batch scorer do."""
+
+    def recommend_fn(context: PricingContext) -> Recommendation:
+        hard_range(context)  # guardrails that admit no price fail before the policy is touched
+        try:
+            with slot.held() as policy:
+                policy.reset(sku_seed(context.product.sku))
+                return recommend(context, policy)
+        except HTTPException as err:
+            raise Busy(str(err.detail)) from None
+
+    return recommend_fn
+
+
+# --- form <-> facts ----------------------------------------------------------------------------------
+
+
+def _blank(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x)) or (isinstance(x, str) and not x.strip())
+
+
+def facts_to_form(facts: MerchantFacts) -> list[Any]:
+    sales = pd.DataFrame([[s.price, s.units, s.competitor_price] for s in facts.sales], columns=SALES_HEADERS)
+
+    def pct(v: float | None) -> float | None:
+        return None if v is None else round(100 * v, 2)
+
+    return [facts.name, facts.unit_cost, facts.price_now(), facts.competitor_price, facts.min_price,
+            facts.max_price, pct(facts.min_margin), pct(facts.max_change), sales]
+
+
+def form_to_facts(values: list[Any], sales: Any, previous: MerchantFacts) -> MerchantFacts:
+    """The corrected facts from the form. ValueError with a plain sentence on a bad cell."""
+    v = dict(zip(FORM_FIELDS, values, strict=True))
+
+    def num(key: str, scale: float = 1.0) -> float | None:
+        x = v[key]
+        if _blank(x):
+            return None
+        try:
+            return float(x) / scale
+        except (TypeError, ValueError):
+            raise ValueError(f"{key.replace('_', ' ')}: '{x}' is not a number") from None
+
+    rows = []
+    frame = sales if isinstance(sales, pd.DataFrame) else pd.DataFrame(
+        (sales or {}).get("data", []) if isinstance(sales, dict) else sales or [], columns=SALES_HEADERS)
+    for i, row in enumerate(frame.itertuples(index=False), start=1):
+        cells = list(row)[:3] + [None] * (3 - len(list(row)[:3]))
+        if all(_blank(c) for c in cells):
+            continue
+        try:
+            rows.append(Sale(price=float(cells[0]), units=float(cells[1]),
+                             competitor_price=None if _blank(cells[2]) else float(cells[2])))
+        except (TypeError, ValueError):
+            raise ValueError(f"sales row {i}: needs a positive price and a non-negative number of units "
+                             f"(got {cells[0]!r}, {cells[1]!r})") from None
+    try:
+        return MerchantFacts(
+            sku=previous.sku, name=str(v["name"] or "")[:80], unit_cost=num("unit_cost"),
+            current_price=num("current_price"), competitor_price=num("competitor_price"), sales=rows,
+            min_price=num("min_price"), max_price=num("max_price"), min_margin=num("min_margin_pct", 100),
+            max_change=num("max_change_pct", 100), source=f"{previous.source}, corrected in the form")
+    except ValueError as err:
+        if hasattr(err, "errors"):
+            first = err.errors()[0]
+            raise ValueError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+        raise
+
+
+# --- the app -----------------------------------------------------------------------------------------
+
+
+def build_ui(slot, policy_label: str = "llm") -> gr.Blocks:
+    """The three tabs, pricing through `slot` (the API's policy slot)."""
+    assistant = Assistant(make_recommend_fn(slot))
+    products_path, history_path = demo_catalog_paths()
+    demo_skus = read_table(products_path, ["sku"])["sku"].tolist()
+
+    def show(turn: Turn, history: list, user_text: str | None) -> tuple:
+        # the conversation lives in session state, not in the Chatbot's value: an API client then sends
+        # only its message, and file messages (the charts) never have to make a round trip
+        history = list(history or [])
+        if user_text:
+            history.append({"role": "user", "content": user_text})
+        history += turn.messages
+        return (history, history, turn.state.model_dump(), *facts_to_form(turn.state.facts))
+
+    def state_of(raw: Any) -> ChatState:
+        return ChatState.model_validate(raw) if raw else ChatState()
+
+    def guarded(run, history: list, raw_state: Any, user_text: str | None) -> tuple:
+        state = state_of(raw_state)
+        try:
+            turn = run(state)
+        except Busy as err:
+            turn = Turn([{"role": "assistant", "content": f"I am busy with other requests: {err}"}], state)
+        except ValueError as err:  # a user mistake: a plain sentence in the chat, never a traceback
+            turn = Turn([{"role": "assistant", "content": f"I could not use that: {err}"}], state)
+        return show(turn, history, user_text)
+
+    def chat(message: str, history: list, raw_state: Any) -> tuple:
+        return ("", *guarded(lambda s: assistant.respond(message, s), history, raw_state, message))
+
+    def load_sku(sku: str, history: list, raw_state: Any) -> tuple:
+        def run(state: ChatState) -> Turn:
+            if not sku:
+                raise ValueError("pick a demo SKU first")
+            context = find_context(sku, products_path, history_path)
+            return assistant.use_context(context, f"demo SKU {sku}")
+        return guarded(run, history, raw_state, f"(picked demo SKU {sku})" if sku else None)
+
+    def upload_history(file: Any, history: list, raw_state: Any) -> tuple:
+        path = getattr(file, "name", file)
+        if not path:
+            return guarded(lambda s: (_ for _ in ()).throw(ValueError("no file was uploaded")), history, raw_state,
+                           None)
+        return guarded(lambda s: assistant.use_file(str(path), s), history, raw_state,
+                       f"(uploaded {Path(str(path)).name})")
+
+    def update_facts(*args: Any) -> tuple:
+        *values, sales, history, raw_state = args
+
+        def run(state: ChatState) -> Turn:
+            facts = form_to_facts(values, sales, state.facts)
+            return assistant.use_facts(facts, "Using the facts as corrected in the form.")
+        return guarded(run, history, raw_state, "(updated the facts in the form)")
+
+    def score_catalog(products_file: Any, history_file: Any, progress=gr.Progress(track_tqdm=True)) -> tuple:
+        products = getattr(products_file, "name", products_file) or products_path
+        hist = getattr(history_file, "name", history_file) or (history_path if not products_file else None)
+        out = Path(tempfile.mkdtemp(prefix="pricing-scored-")) / "recommendations.csv"
+        try:
+            with slot.held() as policy:
+                summary = score_files(products, hist, out, policy, resume=False, progress=True)
+        except HTTPException as err:
+            raise gr.Error(f"The policy is busy with other requests: {err.detail}") from None
+        except (CatalogError, ValueError, FileNotFoundError) as err:
+            raise gr.Error(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+        table = pd.read_csv(out, dtype=str, keep_default_na=False)
+        numeric = ["current_price", "recommended_price", "change_pct", "expected_units", "expected_profit",
+                   "expected_profit_change", "elasticity"]
+        for col in numeric:
+            table[col] = pd.to_numeric(table[col], errors="coerce")
+        shown = table[["sku", "name", *numeric, "confidence", "binding_rules", "error"]].head(TABLE_ROWS)
+        errors = table[table["error"] != ""]
+        text = [f"**Scored {summary.scored} of {summary.rows} SKUs** in {summary.seconds:.1f} s; "
+                f"{summary.errors} row{'s' if summary.errors != 1 else ''} with errors."]
+        if len(table) > TABLE_ROWS:
+            text.append(f"The table shows the first {TABLE_ROWS} rows; the download has all {len(table)}.")
+        for _, row in errors.head(10).iterrows():
+            text.append(f"- `{row['sku'] or '(no sku)'}`: {row['error']}")
+        text += [f"- warning: {w}" for w in summary.warnings]
+        return shown, str(change_histogram(table["change_pct"].tolist())), str(out), "\n".join(text)
+
+    def simulate(choice: str, index: float, horizon: float, policies: list[str],
+                 progress=gr.Progress()) -> tuple:
+        from env.evaluation import evaluate_task, summarise
+        from env.scenarios import make_scenario
+
+        if not policies:
+            raise gr.Error("Pick at least one policy.")
+        try:
+            if choice == TASK_CHOICE:
+                from env.distribution import sample_task
+                task = sample_task("test", int(index or 0), int(horizon) if horizon else 50)
+            else:
+                task = make_scenario(choice, **({"horizon": int(horizon)} if horizon else {}))
+        except (ValueError, TypeError) as err:
+            raise gr.Error(str(err)) from None
+        progress(0.1, desc=f"running {', '.join(policies)} on {task.task_id}")
+        try:
+            with slot.held():  # the `llm` policy shares the loaded model: keep it off concurrent requests
+                rows, oracle = evaluate_task(task, list(policies), seed=0)
+        except HTTPException as err:
+            raise gr.Error(f"The policy is busy with other requests: {err.detail}") from None
+        oracle_cum = oracle.expected_profits.cumsum()
+        scale = abs(oracle_cum[-1]) or 1.0
+        regrets = {"oracle": [0.0] * len(oracle_cum)}
+        profits = {"oracle": oracle.expected_profits.tolist()}
+        prices = {"oracle": oracle.prices.tolist()}
+        for row in rows:
+            curve = row["regret_curve"]
+            cum = [o - r * scale / 100 for o, r in zip(oracle_cum, curve, strict=True)]
+            profits[row["policy"]] = [cum[0]] + [b - a for a, b in zip(cum, cum[1:], strict=False)]
+            regrets[row["policy"]] = curve
+            prices[row["policy"]] = row["prices"]
+        table = summarise(pd.DataFrame(rows))[["policy", "pct_oracle", "regret_pct", "volatility"]] \
+            if rows else pd.DataFrame()
+        header = (f"**{task.task_id}**: {task.demand.kind} demand, {task.horizon} periods, unit cost "
+                  f"{task.unit_cost:g}, prices {task.min_price:g}–{task.max_price:g}. Expected profit "
+                  f"relative to the oracle that knows the true demand.")
+        return header, table.round(2), str(simulation_charts(profits, regrets, prices))
+
+    with gr.Blocks(title="LLM pricing assistant") as blocks:
+        gr.Markdown(f"# Pricing assistant\nRecommendations from `{policy_label}`, bounded by your guardrails, "
+                    "explained with the evidence. The HTTP API is at [/v1](/docs).")
+        with gr.Tab("Chat"):
+            state = gr.State(ChatState().model_dump())
+            conversation = gr.State([{"role": "assistant", "content": GREETING}])
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(value=[{"role": "assistant", "content": GREETING}], height=620,
+                                         label="Assistant", elem_id="chatbot", feedback_options=None)
+                    with gr.Row():
+                        message = gr.Textbox(placeholder="Describe your product and its sales, or ask a follow-up",
+                                             show_label=False, scale=5, elem_id="chat-input", max_length=4000)
+                        send = gr.Button("Send", variant="primary", scale=1, elem_id="chat-send")
+                    with gr.Row():
+                        sku = gr.Dropdown(demo_skus, label="Demo SKU", value=None, scale=3)
+                        load = gr.Button("Load SKU", scale=1)
+                        upload = gr.File(label="Sales-history CSV", file_types=[".csv", ".parquet", ".jsonl"],
+                                         scale=3)
+                with gr.Column(scale=2):
+                    gr.Markdown("### Facts I use\nExtracted from the chat, a demo SKU or a file. Correct anything "
+                                "and press **Update**.")
+                    name = gr.Textbox(label="Product")
+                    with gr.Row():
+                        unit_cost = gr.Number(label="Unit cost")
+                        current = gr.Number(label="Price now")
+                        competitor = gr.Number(label="Competitor price")
+                    with gr.Row():
+                        min_price = gr.Number(label="Min price")
+                        max_price = gr.Number(label="Max price")
+                    with gr.Row():
+                        min_margin = gr.Number(label="Margin floor %")
+                        max_change = gr.Number(label="Max change %")
+                    sales = gr.Dataframe(headers=SALES_HEADERS, label="Sales (oldest first)", interactive=True,
+                                         column_count=3, row_count=1, type="pandas")
+                    update = gr.Button("Update and re-price")
+            form = [name, unit_cost, current, competitor, min_price, max_price, min_margin, max_change, sales]
+            outputs = [chatbot, conversation, state, *form]
+            send.click(chat, [message, conversation, state], [message, *outputs], api_name="chat")
+            message.submit(chat, [message, conversation, state], [message, *outputs], api_name=False)
+            load.click(load_sku, [sku, conversation, state], outputs, api_name="load_sku")
+            upload.upload(upload_history, [upload, conversation, state], outputs, api_name="upload_history")
+            update.click(update_facts, [*form, conversation, state], outputs, api_name="update_facts")
+
+        with gr.Tab("Catalog"):
+            gr.Markdown("Score a whole catalog: a products table (CSV, Parquet or JSON Lines) and, optionally, a "
+                        "long-format sales history. Without files, the demo catalog is scored.")
+            with gr.Row():
+                products_file = gr.File(label="Products", file_types=[".csv", ".parquet", ".jsonl"])
+                history_file = gr.File(label="Sales history (optional)", file_types=[".csv", ".parquet", ".jsonl"])
+            score = gr.Button("Score catalog", variant="primary", elem_id="score-button")
+            summary = gr.Markdown()
+            with gr.Row():
+                table = gr.Dataframe(label="Recommendations (click a header to sort)", interactive=False,
+                                     elem_id="score-table", max_height=520)
+            with gr.Row():
+                histogram = gr.Image(label="Price changes", type="filepath", height=320)
+                download = gr.File(label="Download all results (CSV)")
+            score.click(score_catalog, [products_file, history_file], [table, histogram, download, summary],
+                        api_name="score_catalog")
+
+        with gr.Tab("Simulator"):
+            from env.scenarios import SCENARIOS
+
+            gr.Markdown("Run policies side by side on a simulated market where the true demand is known.")
+            with gr.Row():
+                choice = gr.Dropdown([*SCENARIOS, TASK_CHOICE], value="seasonal_perishable", label="Market")
+                index = gr.Number(value=0, precision=0, label="Test task index")
+                horizon = gr.Number(value=0, precision=0, minimum=0, label="Periods (0: the market's own)")
+            picked = gr.CheckboxGroup(SIM_POLICIES, value=SIM_DEFAULT, label="Policies")
+            run = gr.Button("Run", variant="primary")
+            sim_header = gr.Markdown()
+            sim_table = gr.Dataframe(interactive=False)
+            sim_chart = gr.Image(type="filepath", label="Profit, regret and prices")
+            run.click(simulate, [choice, index, horizon, picked], [sim_header, sim_table, sim_chart],
+                      api_name="simulate")
+    return blocks

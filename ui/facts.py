@@ -1,0 +1,261 @@
+"""What the merchant told us, turned into a `PricingContext` without guessing.
+
+The chat is the merchant's words; the policy needs a `PricingContext`. This module sits between
+the two. Extraction is deterministic pattern matching, not the LLM: a 135M model invents numbers
+when asked to extract them, and a price built on an invented cost is worse than a question. Every
+fact found is shown back in the form beside the chat, where the merchant can correct it, and a
+fact that is missing (the unit cost, any sales at a known price) becomes a question, never a
+default.
+
+The merchant's text is untrusted: nothing here executes or forwards instructions in it; the only
+things taken from it are numbers matched by the patterns below and a bounded product name, which
+the prompt quotes as data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from env.context import Guardrails, HistoryRow, PricingContext, Product
+
+NAME_CHARS = 80
+MAX_HISTORY_ROWS = 520  # ten years of weekly sales: more is an upload mistake, not a history
+
+_MONEY = r"\$?\s*(\d{1,7}(?:,\d{3})*(?:\.\d+)?)"
+_COUNT = r"(\d{1,9}(?:,\d{3})*)"
+_PCT = r"(\d{1,3}(?:\.\d+)?)\s*(?:%|percent)"
+
+# "I sold 120 at $12", "and 90 at $14", "120 units for $12", "120 @ 12"
+_SALE = re.compile(_COUNT + r"\s+(?:(?!(?:weeks?|days?|months?|years?|periods?|times)\b)[A-Za-z][\w-]{0,30}\s+)?"
+                   r"(?:at|for|@)\s+" + _MONEY, re.I)
+_COST = re.compile(r"(?:costs?(?:\s+me)?|unit\s+cost(?:\s+is)?|cogs(?:\s+is)?|pay)\s*(?:of|is|:|=)?\s*" + _MONEY, re.I)
+_COMPETITOR = re.compile(r"competitor(?:'s)?(?:\s+price)?\s*(?:is|charges|sells(?:\s+it)?|at|:|=)?\s*(?:at|for)?\s*"
+                         + _MONEY, re.I)
+_CURRENT = re.compile(r"(?:currently|right now|now|today|I\s+charge|I\s+sell\s+it|current\s+price(?:\s+is)?)"
+                      r"\s*(?:at|for|is|:|=)?\s*" + _MONEY, re.I)
+_WHAT_IF = re.compile(r"(?:what\s+if|how\s+about|what\s+about|and\s+if)\b[^$\d]{0,30}" + _MONEY, re.I)
+_WHY = re.compile(r"why\s+not\s+(lower|higher|cheaper|more|less)", re.I)
+_MARGIN = re.compile(r"(?:floor\s+margin|min(?:imum)?\s+margin|margin\s+floor|margin)\D{0,20}?" + _PCT, re.I)
+_MAX_CHANGE = re.compile(r"(?:max(?:imum)?\s+change|change\s+(?:at\s+most|by\s+no\s+more\s+than))\D{0,20}?"
+                         + _PCT, re.I)
+_MIN_PRICE = re.compile(r"(?:min(?:imum)?\s+price|price\s+floor|floor\s+price|never\s+(?:go\s+)?below|"
+                        r"not\s+below|at\s+least)\s*(?:is|of|to|:|=)?\s*" + _MONEY, re.I)
+_MAX_PRICE = re.compile(r"(?:max(?:imum)?\s+price|price\s+ceiling|ceiling|never\s+(?:go\s+)?above|"
+                        r"not\s+above|at\s+most)\s*(?:is|of|to|:|=)?\s*" + _MONEY, re.I)
+_NAME = re.compile(r"\b(?:I\s+sell|selling|product\s+is|product:)\s+(?:an?\s+|the\s+|some\s+)?"
+                   r"([A-Za-z][\w '&/-]{1,79}?)(?=\s*(?:[,.;:!?(]|—|-\s|\bthat\b|\bfor\b|\bat\b|\band\b|$))", re.I)
+_RESET = re.compile(r"\b(?:start over|new product|reset|forget (?:it|that|everything))\b", re.I)
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+class Sale(BaseModel):
+    """One observed period: units sold at a price (and the competitor's price then, if known)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    price: float = Field(gt=0)
+    units: float = Field(ge=0)
+    competitor_price: float | None = Field(default=None, gt=0)
+
+
+class MerchantFacts(BaseModel):
+    """Everything the merchant has told us about one product. None means "not told", never a default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str = "chat-product"
+    name: str = ""
+    unit_cost: float | None = Field(default=None, ge=0)
+    current_price: float | None = Field(default=None, gt=0)
+    competitor_price: float | None = Field(default=None, gt=0)
+    sales: list[Sale] = Field(default_factory=list, max_length=MAX_HISTORY_ROWS)
+    min_price: float | None = Field(default=None, gt=0)
+    max_price: float | None = Field(default=None, gt=0)
+    min_margin: float | None = Field(default=None, ge=0, lt=1)
+    max_change: float | None = Field(default=None, gt=0)
+    source: str = "chat"  # chat, demo SKU, or uploaded file: shown so the merchant knows where facts came from
+
+    def price_now(self) -> float | None:
+        """The price charged now: as told, else the last observed one."""
+        if self.current_price is not None:
+            return self.current_price
+        return self.sales[-1].price if self.sales else None
+
+    def missing(self) -> list[str]:
+        """Questions for the facts a recommendation cannot do without."""
+        questions = []
+        if self.unit_cost is None:
+            questions.append("What does one unit cost you (purchase or production cost)?")
+        if not self.sales:
+            questions.append("How many did you sell recently, and at what price? For example: "
+                             "\"I sold 120 at $12 last week and 90 at $14 this week\".")
+        return questions
+
+    def context(self) -> PricingContext:
+        """The PricingContext of these facts. ValueError (one line) if they are incomplete or contradictory."""
+        if self.missing():
+            raise ValueError(" ".join(self.missing()))
+        try:
+            history = tuple(HistoryRow(period=i, price=s.price, units=s.units, competitor_price=s.competitor_price)
+                            for i, s in enumerate(self.sales))
+            return PricingContext(
+                product=Product(sku=self.sku, name=self.name[:NAME_CHARS], unit_cost=self.unit_cost,
+                                current_price=self.price_now()),
+                guardrails=Guardrails(min_price=self.min_price, max_price=self.max_price,
+                                      min_margin=self.min_margin, max_change=self.max_change),
+                history=history,
+                competitor_price=self.competitor_price,
+            )
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(f"{where}: {first['msg']}" if where else first["msg"]) from None
+
+
+@dataclass
+class Reading:
+    """What one chat message said: updated facts, what changed, and what the merchant asked for."""
+
+    facts: MerchantFacts
+    changed: list[str] = field(default_factory=list)
+    what_if: float | None = None
+    why_not: str | None = None  # "lower" or "higher"
+    reset: bool = False
+
+
+def read_message(text: str, facts: MerchantFacts) -> Reading:
+    """Updates `facts` with what `text` states; never fills in anything the text does not say."""
+    if _RESET.search(text):
+        return Reading(MerchantFacts(), ["everything (start over)"], reset=True)
+    update: dict = {}
+    changed: list[str] = []
+    what_if = None
+    m = _WHAT_IF.search(text)
+    if m:
+        what_if = _number(m.group(1))
+        text = text[:m.start()] + text[m.end():]  # a hypothetical price is not a fact about the past
+    why = _WHY.search(text)
+    why_not = None
+    if why:
+        why_not = "lower" if why.group(1).lower() in ("lower", "cheaper", "less") else "higher"
+
+    sales = [Sale(price=_number(p), units=_number(u)) for u, p in _SALE.findall(text)]
+    if sales:
+        update["sales"] = list(facts.sales) + sales
+        changed.append(f"{len(sales)} sales observation{'s' if len(sales) > 1 else ''}")
+    singles = [("unit_cost", _COST, "unit cost"), ("competitor_price", _COMPETITOR, "competitor price"),
+               ("current_price", _CURRENT, "current price"), ("min_price", _MIN_PRICE, "minimum price"),
+               ("max_price", _MAX_PRICE, "maximum price")]
+    for key, pattern, label in singles:
+        m = pattern.search(text)
+        if m and _number(m.group(1)) > 0:
+            update[key] = _number(m.group(1))
+            changed.append(label)
+    for key, pattern, label in (("min_margin", _MARGIN, "margin floor"), ("max_change", _MAX_CHANGE, "max change")):
+        m = pattern.search(text)
+        if m:
+            value = _number(m.group(1)) / 100
+            if key == "min_margin" and not 0 <= value < 1:
+                raise ValueError("A margin floor must be between 0% and 99%.")
+            if key == "max_change" and value <= 0:
+                raise ValueError("A maximum change must be above 0%.")
+            update[key] = value
+            changed.append(label)
+    m = _NAME.search(text)
+    if m and not facts.name:
+        update["name"] = " ".join(m.group(1).split())[:NAME_CHARS]
+        changed.append("product name")
+    if sales and "competitor_price" in update:
+        # the competitor's price stated alongside the sales applies to the newest period only
+        last = update["sales"][-1]
+        update["sales"][-1] = last.model_copy(update={"competitor_price": update["competitor_price"]})
+    if sales and "current_price" not in update:
+        update["current_price"] = None  # the price now is the newest sale's, unless stated
+    try:
+        new = MerchantFacts.model_validate({**facts.model_dump(), **update})
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise ValueError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+    return Reading(new, changed, what_if, why_not)
+
+
+# --- other sources of facts: a demo SKU, an uploaded sales history -----------------------------------
+
+
+def facts_from_context(context: PricingContext, source: str) -> MerchantFacts:
+    """Facts of a catalog product (a demo SKU), so the form shows them and the chat can follow up."""
+    g, p = context.guardrails, context.product
+    return MerchantFacts(
+        sku=p.sku, name=p.name[:NAME_CHARS], unit_cost=p.unit_cost, current_price=p.current_price,
+        competitor_price=context.competitor_price,
+        sales=[Sale(price=r.price, units=r.units, competitor_price=r.competitor_price)
+               for r in context.history[-MAX_HISTORY_ROWS:]],
+        min_price=g.min_price, max_price=g.max_price, min_margin=g.min_margin, max_change=g.max_change,
+        source=source)
+
+
+_PRICE_COLUMNS = ("price", "unit_price", "selling_price", "avg_price")
+_UNIT_COLUMNS = ("units", "quantity", "qty", "units_sold", "sales_units", "sold")
+_ORDER_COLUMNS = ("period", "date", "week", "day", "month")
+
+
+def facts_from_history_file(path: str | Path, facts: MerchantFacts) -> MerchantFacts:
+    """Sales rows from a CSV (or Parquet / JSON Lines) upload, keeping what the merchant already said.
+
+    Needs a price and a units column (a few common spellings are accepted); orders rows by a
+    period/date column when there is one. Every problem is a ValueError with one plain sentence.
+    """
+    from agent.catalog import read_table
+
+    path = Path(path)
+    try:
+        df = read_table(path)
+    except Exception as err:  # the catalog reader's messages name the file and the problem
+        raise ValueError(f"I could not read {path.name}: {str(err).splitlines()[0] if str(err) else err}") from None
+    columns = {str(c).strip().lower(): c for c in df.columns}
+
+    def pick(names: tuple[str, ...]) -> str | None:
+        return next((columns[n] for n in names if n in columns), None)
+
+    price_col, units_col, order_col = pick(_PRICE_COLUMNS), pick(_UNIT_COLUMNS), pick(_ORDER_COLUMNS)
+    comp_col = pick(("competitor_price", "competitor"))
+    if price_col is None or units_col is None:
+        raise ValueError(f"{path.name} needs a 'price' and a 'units' column; it has: "
+                         f"{', '.join(str(c) for c in list(df.columns)[:12]) or 'no columns'}.")
+    if "sku" in columns and df[columns["sku"]].nunique() > 1:
+        raise ValueError(f"{path.name} holds {df[columns['sku']].nunique()} SKUs; the chat prices one product. "
+                         "Use the Catalog tab for a whole catalog.")
+    if order_col is not None:
+        key = df[order_col]
+        parsed = pd.to_numeric(key, errors="coerce")
+        if parsed.isna().any():
+            parsed = pd.to_datetime(key, errors="coerce")
+        if parsed.isna().any():
+            raise ValueError(f"{path.name}: column '{order_col}' has values that are neither numbers nor dates.")
+        df = df.assign(_order=parsed).sort_values("_order", kind="stable")
+    if len(df) == 0:
+        raise ValueError(f"{path.name} has no rows.")
+    if len(df) > MAX_HISTORY_ROWS:
+        df = df.tail(MAX_HISTORY_ROWS)
+    sales = []
+    wanted = [c for c in (price_col, units_col, comp_col) if c is not None]
+    for i, cells in enumerate(df[wanted].to_dict("records"), start=1):
+        try:
+            price = float(str(cells[price_col]).replace("$", "").replace(",", ""))
+            units = float(str(cells[units_col]).replace(",", ""))
+            comp = cells.get(comp_col) if comp_col else None
+            comp = None if comp is None or str(comp).strip() in ("", "nan", "None") else float(comp)
+            sales.append(Sale(price=price, units=units, competitor_price=comp))
+        except (ValueError, ValidationError):
+            raise ValueError(f"{path.name}, row {i}: price {cells[price_col]!r} and units {cells[units_col]!r} "
+                             "must be a positive price and a non-negative number of units.") from None
+    return facts.model_copy(update={"sales": sales, "current_price": None, "source": f"file {path.name}",
+                                    "competitor_price": sales[-1].competitor_price or facts.competitor_price})

@@ -1,0 +1,64 @@
+"""One process, one port: the Gradio assistant at `/` and the HTTP API at `/v1` (FastAPI).
+
+`pricing serve` and `make demo` run `serve()`. The API app (`agent.api.create_app`) owns the
+policy slot; the web page prices through the same slot, so both share one loaded model and one
+lock. The model loads in a background thread at start-up: the page is up at once and the first
+recommendation does not pay for the load when the merchant is still typing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import gradio as gr
+from fastapi import FastAPI
+
+from agent.api import create_app
+
+log = logging.getLogger("ui.server")
+
+
+def create_server(policy=None, policy_name: str = "llm", model: str | None = None, adapter: str | None = None,
+                  token: str | None = None) -> FastAPI:
+    """The FastAPI app with the API routes and the Gradio page mounted at `/`."""
+    from agent import register_llm
+    from ui.app import build_ui
+
+    register_llm(model, adapter)  # the simulator's `llm` is the served model and adapter
+    app = create_app(policy=policy, policy_name=policy_name, model=model, adapter=adapter, token=token)
+    label = policy_name if policy is None else getattr(policy, "name", policy_name)
+    if label == "llm":
+        label = f"llm ({model or 'embedded SmolLM2-135M-Instruct'}, adapter {adapter or 'shipped default'})"
+    blocks = build_ui(app.state.slot, label)
+    blocks.queue(default_concurrency_limit=4)
+    return gr.mount_gradio_app(app, blocks, path="/", ssr_mode=False, footer_links=["api"])
+
+
+def warm_up(app: FastAPI) -> threading.Thread:
+    """Loads the policy (the model) in the background, under the slot's lock."""
+
+    def load() -> None:
+        try:
+            with app.state.slot.held():
+                pass
+            log.info("policy ready")
+        except Exception as err:  # a broken model shows on the first request, with its own message
+            log.warning("could not load the policy in the background: %s", err)
+
+    thread = threading.Thread(target=load, name="warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def serve(host: str = "127.0.0.1", port: int = 7860, policy_name: str = "llm", model: str | None = None,
+          adapter: str | None = None, token: str | None = None, log_level: str = "warning") -> None:
+    """Serves until Ctrl-C (uvicorn shuts down cleanly on SIGINT/SIGTERM)."""
+    import uvicorn
+
+    app = create_server(policy_name=policy_name, model=model, adapter=adapter, token=token)
+    warm_up(app)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"Pricing assistant: http://{shown}:{port}/  (API: http://{shown}:{port}/docs)  Ctrl-C to stop",
+          flush=True)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False, proxy_headers=False)
