@@ -4,7 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint clean bench
+.PHONY: install demo test lint clean bench browser
+
+# root installs system packages directly; anyone else through sudo
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +20,18 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-demo: install
-	$(VENV)/bin/pricing simulate --scenario seasonal_perishable --policy oracle,ts,ils,cost_plus
-	$(VENV)/bin/pricing recommend --sku YOG-0004
+# headless Chromium (Debian's) for the browser test, driven by Playwright's python package
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium for the browser test (apt-get)"; \
+	  $(SUDO) apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -q >/dev/null && \
+	    $(SUDO) apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null; }; }
 
-test: install
+# the main program: the merchant assistant (web page + API) on http://127.0.0.1:7860/
+demo: install
+	$(VENV)/bin/pricing serve
+
+test: install browser
 	$(VENV)/bin/ruff check env agent finetune ui tests bench
 	$(PY) -m pytest
 

@@ -186,7 +186,9 @@ def build_ui(slot, policy_label: str = "llm") -> gr.Blocks:
                    "expected_profit_change", "elasticity"]
         for col in numeric:
             table[col] = pd.to_numeric(table[col], errors="coerce")
+        digits = {"change_pct": 1, "expected_units": 1, "elasticity": 2}
         shown = table[["sku", "name", *numeric, "confidence", "binding_rules", "error"]].head(TABLE_ROWS)
+        shown = shown.round({col: digits.get(col, 2) for col in numeric})
         errors = table[table["error"] != ""]
         text = [f"**Scored {summary.scored} of {summary.rows} SKUs** in {summary.seconds:.1f} s; "
                 f"{summary.errors} row{'s' if summary.errors != 1 else ''} with errors."]
@@ -284,8 +286,10 @@ def build_ui(slot, policy_label: str = "llm") -> gr.Blocks:
             gr.Markdown("Score a whole catalog: a products table (CSV, Parquet or JSON Lines) and, optionally, a "
                         "long-format sales history. Without files, the demo catalog is scored.")
             with gr.Row():
-                products_file = gr.File(label="Products", file_types=[".csv", ".parquet", ".jsonl"])
-                history_file = gr.File(label="Sales history (optional)", file_types=[".csv", ".parquet", ".jsonl"])
+                products_file = gr.File(label="Products", file_types=[".csv", ".parquet", ".jsonl"],
+                                        elem_id="products-file")
+                history_file = gr.File(label="Sales history (optional)", file_types=[".csv", ".parquet", ".jsonl"],
+                                       elem_id="history-file")
             score = gr.Button("Score catalog", variant="primary", elem_id="score-button")
             summary = gr.Markdown()
             with gr.Row():
