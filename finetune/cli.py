@@ -31,13 +31,25 @@ def demos(config: Path = CONFIG,
     from finetune.demonstrations import generate_demonstrations, save_demonstrations
 
     with _guard():
-        try:
+        # the schema is chosen by the file's shape, so a typo is reported against the schema it was meant for
+        if _top_level_keys(config) & (set(SFTRunConfig.model_fields) - set(DemoConfig.model_fields)):
             cfg = load_config(config, SFTRunConfig).demos
-        except ValueError:
+        else:
             cfg = load_config(config, DemoConfig)
         dataset = generate_demonstrations(cfg)
         out = save_demonstrations(dataset, cfg, output)
     typer.echo(f"{len(dataset)} demonstrations from {cfg.n_tasks} {cfg.split} tasks (seed {cfg.seed}) -> {out}")
+
+
+def _top_level_keys(path: Path) -> set[str]:
+    """The YAML file's top-level keys (empty when unreadable: `load_config` then reports the problem)."""
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return set()
+    return set(raw) if isinstance(raw, dict) else set()
 
 
 @app.command()

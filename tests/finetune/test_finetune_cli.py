@@ -37,6 +37,16 @@ def test_bad_configs_are_one_line_errors(tmp_path):
     assert result.exit_code == 2 and "no such file" in result.output
 
 
+def test_demos_reports_a_typo_against_the_schema_the_file_was_written_for(tmp_path):
+    sft_typo = _quick(tmp_path, "sft.yaml", learning_rat=0.1)
+    result = runner.invoke(app, ["finetune", "demos", "--config", sft_typo])
+    assert result.exit_code == 2 and "learning_rat" in result.output
+    bare = tmp_path / "demos.yaml"
+    bare.write_text("n_taks: 3\n")
+    result = runner.invoke(app, ["finetune", "demos", "--config", str(bare)])
+    assert result.exit_code == 2 and "n_taks" in result.output
+
+
 def test_every_shipped_config_is_valid():
     from finetune.config import RLRunConfig, SFTRunConfig, load_config
 
