@@ -260,6 +260,41 @@ def recommend(
         typer.echo(line)
 
 
+audit_app = typer.Typer(help="Market audits of a pricing policy.", no_args_is_help=True, add_completion=False)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("collusion")
+def audit_collusion(
+    policy: str = typer.Option("llm", help="The policy to audit: llm, evidence or a classical pricer."),
+    periods: int = typer.Option(300, help="Periods per episode (the long run is the second half)."),
+    seeds: int = typer.Option(3, help="Episodes per pairing."),
+    scales: str = typer.Option("1,10", help="Comma-separated currency scales of the Calvano market."),
+    opponents: str = typer.Option("self,q_learning,best_response", help="Comma-separated opponents."),
+    probe: bool = typer.Option(True, "--probe/--no-probe", help="Run the deviation probe in self-play."),
+    out: Path | None = typer.Option(None, help="Report folder (default: runs/audit/<policy>)."),
+    model: str | None = typer.Option(None, help="For `llm`: a model folder or id (default: the embedded one)."),
+    adapter: str | None = typer.Option(None, help=ADAPTER_HELP),
+) -> None:
+    """Play a policy against itself, Q-learning and a best-responder in the Calvano duopoly; report the
+    collusion index, price paths and a deviation probe, and say plainly whether it behaves competitively."""
+    from agent import register_llm
+    from env.audit import audit_collusion as run
+    from env.audit import write_audit
+
+    with user_errors():
+        register_llm(model, adapter)
+        try:
+            scale_values = [float(x) for x in _split_names(scales)]
+        except ValueError:
+            raise ValueError(f"scales: '{scales}' is not a comma-separated list of numbers") from None
+        result = run(policy, periods=periods, seeds=seeds, scales=scale_values, opponents=_split_names(opponents),
+                     probe=probe)
+        files = write_audit(result, out or Path("runs/audit") / policy.replace("/", "_"))
+    typer.echo(files["report"].read_text().split("\n![")[0].rstrip())
+    typer.echo(f"wrote {', '.join(str(p) for p in files.values())}")
+
+
 def _add_finetune() -> None:
     from finetune.cli import app as finetune_app
 
