@@ -15,7 +15,8 @@ policy's proposal is only an input here. The order, and what wins when rules pul
 
 Rules 1-4 form the hard range [floor, ceiling]; guardrails that leave it empty (a margin
 floor above the maximum price, say) are a `GuardrailConflict`, never a silent choice.
-A proposal that is not a finite positive number is replaced by the current price first.
+A proposal that is not a finite number of at least one cent (`MIN_PRICE`) is replaced by the
+current price first (a sub-cent "price" would print as 0.00).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ import math
 from pydantic import BaseModel
 
 from env.context import PricingContext
+
+
+MIN_PRICE = 0.01
 
 
 class GuardrailConflict(ValueError):
@@ -80,8 +84,9 @@ def apply_guardrails(proposal: float, context: PricingContext) -> GuardedPrice:
         return after
 
     floor, ceiling = hard_range(context)
-    price = float(proposal) if isinstance(proposal, int | float) and math.isfinite(proposal) and proposal > 0 \
-        else bind("invalid_proposal", 0.0, current, "the proposal was not a positive number; kept the current price")
+    valid = isinstance(proposal, int | float) and math.isfinite(proposal) and proposal >= MIN_PRICE
+    price = float(proposal) if valid else bind(
+        "invalid_proposal", 0.0, current, "the proposal was not a price of at least 0.01; kept the current price")
     if g.min_price is not None:
         price = bind("min_price", price, max(price, g.min_price), f"not below the minimum price {g.min_price:.2f}")
     if g.max_price is not None:

@@ -80,3 +80,10 @@ def test_conflicts_are_clear_errors():
 def test_hard_range_without_rules_is_open():
     low, high = hard_range(ctx())
     assert low == 0.0 and math.isinf(high)
+
+
+@pytest.mark.parametrize("proposal", [1e-9, 0.004, 0.0, -3.0, math.nan, math.inf])
+def test_a_sub_cent_or_non_finite_proposal_keeps_the_current_price(proposal):
+    result = apply_guardrails(proposal, ctx())
+    assert result.price == 10.0 and rules(result) == ["invalid_proposal"]
+    assert apply_guardrails(0.01, ctx()).price == 0.01  # one cent is a price
