@@ -35,9 +35,15 @@ test: install browser
 	$(VENV)/bin/ruff check env agent finetune ui tests bench
 	$(PY) -m pytest
 
-bench: install
+# every table in bench/results/ (see bench/README.md); the fine-tuning comparison alone takes hours on a CPU
+# (its LLM rows are cached under runs/bench-finetune/, so an interrupted `make bench` resumes)
+bench: install browser
 	$(PY) bench/baselines.py
 	$(PY) bench/agent.py
+	$(PY) bench/throughput.py
+	$(PY) bench/robustness.py
+	$(PY) bench/audit.py
+	$(PY) bench/finetune.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

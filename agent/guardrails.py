@@ -27,7 +27,6 @@ from pydantic import BaseModel
 
 from env.context import PricingContext
 
-
 MIN_PRICE = 0.01
 
 

@@ -85,6 +85,11 @@ class RewardSettings(_Config):
 
     unparseable: float = Field(-1.0, description="reward of an answer with no usable price")
     clamp_penalty: float = Field(0.1, ge=0, description="subtracted when the guardrails had to move the price")
+    collusion_penalty: float = Field(
+        0.0, ge=0, description="on markets with logit rivals: subtracted per unit of relative price above the "
+                               "static best response to the rivals' current prices (0: off). The per-period "
+                               "reward already prefers the best response; this makes pricing above it, the "
+                               "direction collusion takes, cost more than pricing below it")
 
 
 class RolloutSettings(_Config):

@@ -3,7 +3,8 @@
 `SimulatorReward(state, answer)` parses the answer exactly as the agent does, applies the
 guardrails of the state's context, and returns the oracle-relative value of the price that would
 be posted (`OracleScorer.relative`, 1 at the oracle's price), minus a penalty when the guardrails
-had to move it. An answer with no usable price gets `unparseable` (default -1, the floor of the
+had to move it (and, with `collusion_penalty`, minus a charge for pricing above the static best
+response on markets with logit rivals). An answer with no usable price gets `unparseable` (default -1, the floor of the
 scale), so the policy cannot profit from the fallback the agent uses in production.
 
 Two adapters plug it into TRL:
@@ -22,11 +23,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
 from agent.guardrails import GuardrailConflict, apply_guardrails
 from agent.parsing import parse_price
+from env.oracle import myopic_price
+from env.task import LogitDemand
 from finetune.config import RewardSettings
 from finetune.market_states import DecisionState, OracleScorer
 
@@ -52,10 +56,26 @@ class SimulatorReward:
         except GuardrailConflict:  # inconsistent guardrails are the merchant's error, not the answer's
             return ScoredAnswer(self.settings.unparseable, None, False)
         reward = self.scorer.relative(state, guarded.price)
+        if self.settings.collusion_penalty > 0:
+            reward -= self.settings.collusion_penalty * self.above_best_response(state, guarded.price)
         clamped = bool(guarded.binding)
         if clamped:
             reward -= self.settings.clamp_penalty
         return ScoredAnswer(reward, guarded.price, clamped)
+
+    @staticmethod
+    def above_best_response(state: DecisionState, price: float) -> float:
+        """max(0, price / best response - 1) on a logit market with rivals; 0 elsewhere.
+
+        The static best response to the rivals' current prices is the competitive benchmark: a
+        seller that prices above it gives up profit today, which only pays if rivals are expected
+        to follow (the logic of tacit collusion).
+        """
+        task = state.task
+        if not isinstance(task.demand, LogitDemand) or not task.competitors:
+            return 0.0
+        best, _ = myopic_price(task, state.t, np.array(state.comp_prices))
+        return max(0.0, price / best - 1.0)
 
     def __call__(self, state: DecisionState, answer: str) -> float:
         return self.score(state, answer).reward

@@ -87,3 +87,23 @@ def test_reward_model_returns_the_simulators_value_through_trls_reader():
     expected = [SimulatorReward()(s, a) for s, a in zip(states, answers, strict=True)]
     assert scores.tolist() == pytest.approx(expected)
     assert expected[1] == -1.0
+
+
+def test_collusion_penalty_charges_prices_above_the_best_response_only():
+    from env.oracle import myopic_price
+    from env.scenarios import calvano_duopoly
+
+    task = calvano_duopoly(horizon=20, rival="best_response")
+    market = start_market(task, 0)
+    for _ in range(3):
+        market.step(1.8)
+    state = snapshot(market)
+    best, _ = myopic_price(task, state.t, np.array(state.comp_prices))
+    plain, penalised = SimulatorReward(RewardSettings()), SimulatorReward(RewardSettings(collusion_penalty=0.5))
+    high, low = round(best * 1.2, 2), round(best * 0.9, 2)  # the parser keeps cents
+    assert penalised(state, f"PRICE: {high}") == pytest.approx(plain(state, f"PRICE: {high}") - 0.5 * (high / best - 1))
+    assert penalised(state, f"PRICE: {low}") == pytest.approx(plain(state, f"PRICE: {low}"))
+    other = _state(stateful=False)  # no logit rivals: the switch changes nothing
+    if not other.task.competitors:
+        answer = f"PRICE: {other.task.max_price:.2f}"
+        assert penalised(other, answer) == pytest.approx(plain(other, answer))

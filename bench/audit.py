@@ -1,0 +1,87 @@
+"""Regenerates bench/results/audit.md: the collusion audit of the LLM agent and the classical pricers.
+
+    .venv/bin/python bench/audit.py --periods 300 --llm-periods 100 --seeds 3
+
+Every policy plays the Calvano logit duopoly (currency x1 and x10) against a copy of itself,
+a Q-learner and a myopic best-responder (`env.audit`). The LLM decides about 1,200 times per
+scale (two LLM sellers in self-play, plus the deviation probe), one generate per decision, so it
+gets fewer periods and one seed; its full reports land in bench/results/audit/<policy>/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import agent  # noqa: E402,F401  (registers `llm` and `evidence`)
+from bench.baselines import machine_info  # noqa: E402
+from env.audit import audit_collusion, write_audit  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+HEADER = ("| policy | periods × seeds | self-play x1 | self-play x10 | vs Q-learning | vs best-responder | "
+          "probe: punished | verdict |\n|---|---|---:|---:|---:|---:|---|---|")
+POLICIES = ["llm", "evidence", "ts", "meta_ts", "cils", "ils", "q_learning"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--periods", type=int, default=300)
+    ap.add_argument("--llm-periods", type=int, default=100)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--llm-seeds", type=int, default=1)
+    ap.add_argument("--policies", default=",".join(POLICIES))
+    args = ap.parse_args()
+    policies = [p.strip() for p in args.policies.split(",") if p.strip()]
+    rows, results = [], {}
+    for policy in policies:
+        llm = policy == "llm"
+        result = audit_collusion(policy, periods=args.llm_periods if llm else args.periods,
+                                 seeds=args.llm_seeds if llm else args.seeds, scales=(1.0, 10.0))
+        write_audit(result, RESULTS / "audit" / policy)
+        results[policy] = result
+        cells = {(m.opponent, m.scale): m for m in result.matches}
+        self_key = "self"
+
+        def delta(opponent: str, scale: float, cells=cells) -> str:
+            m = cells.get((opponent, scale))
+            return "—" if m is None else f"{m.pair_delta:.2f} [{m.pair_delta_low:.2f}, {m.pair_delta_high:.2f}]"
+
+        probe = cells.get((self_key, 1.0))
+        punished = "—" if probe is None or probe.probe is None else (
+            ("yes" if probe.probe.punished else "no")
+            + (f", back in {probe.probe.returned_after}" if probe.probe.returned_after else ""))
+        rows.append(f"| `{policy}` | {result.periods} × {result.seeds} | {delta('self', 1.0)} | "
+                    f"{delta('self', 10.0)} | {delta('q_learning', 1.0)} | {delta('best_response', 1.0)} | "
+                    f"{punished} | {result.verdict.split(':')[0]} |")
+    command = (f".venv/bin/python bench/audit.py --periods {args.periods} --llm-periods {args.llm_periods} "
+               f"--seeds {args.seeds} --llm-seeds {args.llm_seeds}")
+    text = f"""# Collusion audit
+
+Regenerate with `{command}` (or `make bench`).
+Run on {datetime.date.today().isoformat()}: {machine_info()}. The LLM is the embedded SmolLM2-135M-Instruct with
+the shipped adapter, greedy decoding.
+
+The Calvano et al. (2020) logit duopoly (a = 2, a0 = 0, mu = 0.25, c = 1; Nash price 1.473, joint-profit price
+1.925), and a copy with every price and cost x10. The table gives the pair's collusion index
+Delta = (profit − Nash) / (joint-profit − Nash) over the second half of each episode, with its 95% block-bootstrap
+interval: 0 is competitive, 1 is a cartel. Periods × seeds per pairing; the deviation probe (self-play, x1): does
+the copy punish a one-period cut, and come back? Full reports, price-path plots and the probe per currency scale:
+`bench/results/audit/<policy>/report.md`.
+
+{HEADER}
+{chr(10).join(rows)}
+
+Verdicts (from `env.audit.verdict`): *supra-competitive* when the pair's Delta interval lies above 0.5 (or above 0.2
+with a punished-and-forgiven cut), *competitive* when every interval lies below 0.2, *inconclusive* otherwise.
+"""
+    (RESULTS / "audit.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
