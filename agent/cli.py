@@ -131,6 +131,24 @@ def simulate(
     typer.echo(f"wrote {', '.join(str(p) for p in files.values())}")
 
 
+def _check_server(host: str, port: int, policy: str, model: str | None, adapter: str | None) -> None:
+    """Fails with one line before a server starts: bad port, unknown policy, port already taken."""
+    import socket
+
+    from agent.policy import make_policy
+
+    if not 0 < port < 65536:
+        raise ValueError("port: must be between 1 and 65535")
+    make_policy(policy, model, adapter)  # an unknown name fails here, not on the first request
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            raise ValueError(f"port: cannot listen on {host}:{port} ({err.strerror}); is another server "
+                             "running? Try --port") from None
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on; 0.0.0.0 exposes it to the network."),
@@ -140,21 +158,8 @@ def serve(
     adapter: str | None = typer.Option(None, help=ADAPTER_HELP),
 ) -> None:
     """Start the merchant assistant: the web page at / (chat, catalog, simulator) and the HTTP API at /v1."""
-    import socket
-
-    from agent.policy import make_policy
-
     with user_errors():
-        if not 0 < port < 65536:
-            raise ValueError("port: must be between 1 and 65535")
-        make_policy(policy, model, adapter)  # an unknown name fails here, not on the first request
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind((host, port))
-            except OSError as err:
-                raise ValueError(f"port: cannot listen on {host}:{port} ({err.strerror}); is another server "
-                                 "running? Try --port") from None
+        _check_server(host, port, policy, model, adapter)
     from ui.server import serve as run
 
     run(host=host, port=port, policy_name=policy, model=model, adapter=adapter)
@@ -171,12 +176,9 @@ def serve_api(
     """Serve the HTTP API (/v1/recommend, /v1/score, /healthz; docs at /docs). Set PRICING_API_TOKEN to
     require `Authorization: Bearer <token>` on /v1."""
     from agent.api import serve_api as serve
-    from agent.policy import make_policy
 
     with user_errors():
-        if not 0 < port < 65536:
-            raise ValueError("port: must be between 1 and 65535")
-        make_policy(policy, model, adapter)  # an unknown name fails here, not on the first request
+        _check_server(host, port, policy, model, adapter)
     serve(host=host, port=port, policy_name=policy, model=model, adapter=adapter)
 
 

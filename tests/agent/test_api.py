@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 
@@ -138,32 +137,17 @@ def test_openapi_documents_the_schemas(client):
 
 
 def test_concurrent_burst_on_a_real_socket():
-    import uvicorn
+    from tests.servers import serve_in_thread
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(policy_name="ts"), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert server.started
+    with serve_in_thread(create_app(policy_name="ts")) as url:
 
         async def burst() -> list[httpx.Response]:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            async with httpx.AsyncClient(base_url=url, timeout=30) as http:
                 return await asyncio.gather(*[http.post("/v1/recommend", json=request_body()) for _ in range(20)])
 
         responses = asyncio.run(burst())
-        assert [r.status_code for r in responses] == [200] * 20
-        assert len({r.json()["price"] for r in responses}) == 1  # one lock, one seed: one answer
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    assert [r.status_code for r in responses] == [200] * 20
+    assert len({r.json()["price"] for r in responses}) == 1  # one lock, one seed: one answer
 
 
 def catalog_rows() -> tuple[list[dict], list[dict]]:

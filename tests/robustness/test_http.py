@@ -4,9 +4,6 @@ never a 500, and a burst of 50 concurrent requests on loopback is answered in fu
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 
 import httpx
 import pytest
@@ -16,6 +13,7 @@ from agent.api import create_app
 from agent.guardrails import apply_guardrails
 from env.context import PricingContext
 from tests.agent.test_api import request_body
+from tests.servers import serve_in_thread
 
 pytestmark = [pytest.mark.slow, pytest.mark.robustness]
 
@@ -84,30 +82,14 @@ def test_malformed_requests_get_clear_answers(ledger):
 
 
 def test_burst_of_50_concurrent_requests_on_loopback(ledger):
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(policy_name="ts"), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
     bodies = [request_body() if i % 2 == 0 else dict(_bodies()[i % 16][1]) for i in range(50)]
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
+    with serve_in_thread(create_app(policy_name="ts")) as url:
 
         async def burst() -> list[httpx.Response]:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+            async with httpx.AsyncClient(base_url=url, timeout=60) as http:
                 return await asyncio.gather(*[http.post("/v1/recommend", json=b) for b in bodies])
 
         responses = asyncio.run(burst())
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
     outcomes = [_check(r) for r in responses]
     good_prices = {r.json()["price"] for r, b in zip(responses, bodies, strict=True) if b == request_body()}
     ledger("HTTP", "burst of 50 concurrent requests (half malformed)",
