@@ -156,11 +156,12 @@ def build_ui(slot, policy_label: str = "llm") -> gr.Blocks:
 
     def upload_history(file: Any, history: list, raw_state: Any) -> tuple:
         path = getattr(file, "name", file)
-        if not path:
-            return guarded(lambda s: (_ for _ in ()).throw(ValueError("no file was uploaded")), history, raw_state,
-                           None)
-        return guarded(lambda s: assistant.use_file(str(path), s), history, raw_state,
-                       f"(uploaded {Path(str(path)).name})")
+
+        def run(state: ChatState) -> Turn:
+            if not path:
+                raise ValueError("no file was uploaded")
+            return assistant.use_file(str(path), state)
+        return guarded(run, history, raw_state, f"(uploaded {Path(str(path)).name})" if path else None)
 
     def update_facts(*args: Any) -> tuple:
         *values, sales, history, raw_state = args
