@@ -107,9 +107,9 @@ at most {llm.max_new_tokens} new tokens.
 |---|---|---:|---:|---:|
 {table}
 
-Batching 16 SKUs per generate is {rows[0][3] / rows[1][3]:.1f}x faster than one at a time; a batch of 50 gains nothing more
-here: the prompt's prefill (about 560 tokens per SKU) is compute-bound on 2 cores. The evidence fit costs the
-classical rows about 6 ms per SKU with a 30-period history.
+Batching 16 SKUs per generate is {rows[0][3] / rows[1][3]:.1f}x faster than one at a time; a batch of 50 gains
+nothing more here: the prompt's prefill (about 560 tokens per SKU) is compute-bound on 2 cores. The evidence
+fit costs the classical rows about 6 ms per SKU with a 30-period history.
 
 ## Merchant chat (one turn, end to end: extraction, evidence, LLM, guardrails, chart)
 
