@@ -40,8 +40,8 @@ def warm_up(app: FastAPI) -> threading.Thread:
 
     def load() -> None:
         try:
-            with app.state.slot.held():
-                pass
+            with app.state.slot.held() as policy:
+                getattr(policy, "lm", None)  # the LLM policy loads its model on first use: use it now
             log.info("policy ready")
         except Exception as err:  # a broken model shows on the first request, with its own message
             log.warning("could not load the policy in the background: %s", err)

@@ -52,3 +52,27 @@ def test_busy_port_and_bad_options_are_one_line_errors():
     assert len(result.stderr.strip().splitlines()) == 1
     bad = subprocess.run([PRICING, "serve", "--policy", "nonsense"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "unknown policy 'nonsense'" in bad.stderr
+
+
+def test_warm_up_loads_the_model_before_the_first_request():
+    """The LLM policy loads lazily; the server's warm-up must touch it so the first chat is not slow."""
+    from ui.server import create_server, warm_up
+
+    class LazyPolicy:
+        name = "lazy"
+        loads = 0
+
+        @property
+        def lm(self):
+            LazyPolicy.loads += 1
+            return object()
+
+        def reset(self, seed=None):
+            pass
+
+        def act(self, context):
+            return context.product.current_price
+
+    app = create_server(policy=LazyPolicy())
+    warm_up(app).join(timeout=30)
+    assert LazyPolicy.loads == 1
