@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 class ConfigError(ValueError):
@@ -101,6 +101,31 @@ class RolloutSettings(_Config):
     states_per_round: int = Field(32, ge=1, description="prompts drawn from the visited states per round")
     temperature: float = Field(0.7, ge=0, description="sampling temperature of the rollout policy")
     first_task: int = Field(10_000, ge=0, description="offset into the split, away from the SFT tasks")
+    scenario: str | None = Field(
+        None, description="roll out on this scenario preset (env.scenarios) instead of split tasks, one seed "
+                          "per task, e.g. calvano_duopoly to train and audit duopoly behaviour")
+    rival: str = Field("best_response", description="calvano_duopoly only: the rival's kind or pricer name")
+
+    @field_validator("scenario")
+    @classmethod
+    def _known_scenario(cls, name: str | None) -> str | None:
+        from env.scenarios import SCENARIOS
+
+        if name is not None and name not in SCENARIOS:
+            raise ValueError(f"unknown scenario '{name}' (choose from {', '.join(SCENARIOS)})")
+        return name
+
+    def tasks(self, round_index: int) -> list:
+        """This round's tasks: fresh ones every round, never the SFT tasks."""
+        from env.distribution import sample_task
+        from env.scenarios import make_scenario
+
+        first = self.first_task + round_index * self.tasks_per_round
+        if self.scenario is None:
+            return [sample_task(self.split, i, self.horizon) for i in range(first, first + self.tasks_per_round)]
+        extra = {"rival": self.rival} if self.scenario == "calvano_duopoly" else {}
+        return [make_scenario(self.scenario, horizon=self.horizon, seed=i, **extra)
+                for i in range(first, first + self.tasks_per_round)]
 
 
 class RLRunConfig(_Config):

@@ -33,7 +33,6 @@ from tqdm import tqdm
 
 from agent.model import LoadedModel
 from agent.policy import LLMPolicy
-from env.distribution import sample_task
 from env.evaluation import start_market
 from finetune.config import RLRunConfig
 from finetune.market_states import DecisionState, OracleScorer, snapshot
@@ -58,9 +57,7 @@ def collect_states(policy: LLMPolicy, cfg: RLRunConfig, round_index: int,
                    scorer: OracleScorer) -> tuple[list[DecisionState], float]:
     """Plays the policy on this round's tasks in lock-step; every visited state, and the mean
     oracle-relative value of the prices it chose (1 = the oracle's choices)."""
-    r = cfg.rollout
-    first = r.first_task + round_index * r.tasks_per_round
-    tasks = [sample_task(r.split, i, r.horizon) for i in range(first, first + r.tasks_per_round)]
+    tasks = cfg.rollout.tasks(round_index)
     seeds = np.random.SeedSequence([cfg.seed, round_index, 0x7A5]).generate_state(len(tasks)).tolist()
     markets = [start_market(t, int(s)) for t, s in zip(tasks, seeds, strict=True)]
     policy.reset(int(seeds[0]))

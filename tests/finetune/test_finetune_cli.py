@@ -1,5 +1,7 @@
 import json
 
+import pydantic
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -51,7 +53,7 @@ def test_every_shipped_config_is_valid():
     from finetune.config import RLRunConfig, SFTRunConfig, load_config
 
     files = sorted(CONFIGS.glob("*/*.yaml"))
-    assert {f.parent.name for f in files} == {"cpu-quick", "cpu-default", "gpu"}
+    assert {f.parent.name for f in files} == {"cpu-quick", "cpu-default", "gpu", "collusion"}
     for f in files:
         load_config(f, SFTRunConfig if f.stem == "sft" else RLRunConfig)
 
@@ -80,3 +82,17 @@ def test_ship_copies_the_adapter_with_a_card(tmp_path, monkeypatch):
     assert "pricing finetune sft --config configs/finetune/cpu-default/sft.yaml` (seed 7)" in card
     bad = runner.invoke(app, ["finetune", "ship", "--adapter", str(tmp_path), "--name", "x", "--stage", str(run)])
     assert bad.exit_code == 2 and "no adapter_model.safetensors" in bad.output
+
+
+def test_rollouts_can_come_from_a_scenario_preset():
+    from finetune.config import RolloutSettings
+
+    duopoly = RolloutSettings(scenario="calvano_duopoly", rival="q_learning", tasks_per_round=2, horizon=30)
+    first, second = duopoly.tasks(0), duopoly.tasks(1)
+    assert [t.competitors[0].policy for t in first] == ["q_learning", "q_learning"]
+    assert {t.seed for t in first}.isdisjoint({t.seed for t in second})  # fresh markets every round
+    assert all(t.horizon == 30 for t in first + second)
+    plain = RolloutSettings(tasks_per_round=2).tasks(0)
+    assert [t.task_id for t in plain] != [t.task_id for t in first]
+    with pytest.raises(pydantic.ValidationError, match="unknown scenario"):
+        RolloutSettings(scenario="moon_market")
