@@ -18,8 +18,10 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 from fastapi import HTTPException
+from pydantic import ValidationError
 
 from agent.catalog import CatalogError, find_context, read_table, score_files, sku_seed
+from agent.cli import describe_error
 from agent.demo_catalog import demo_catalog_paths
 from agent.guardrails import hard_range
 from agent.recommend import Recommendation, recommend
@@ -105,11 +107,8 @@ def form_to_facts(values: list[Any], sales: Any, previous: MerchantFacts) -> Mer
             current_price=num("current_price"), competitor_price=num("competitor_price"), sales=rows,
             min_price=num("min_price"), max_price=num("max_price"), min_margin=num("min_margin_pct", 100),
             max_change=num("max_change_pct", 100), source=f"{previous.source}, corrected in the form")
-    except ValueError as err:
-        if hasattr(err, "errors"):
-            first = err.errors()[0]
-            raise ValueError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
-        raise
+    except ValidationError as err:  # a ValueError of ours (a bad cell) passes through as it is
+        raise ValueError(describe_error(err)) from None
 
 
 # --- the app -----------------------------------------------------------------------------------------

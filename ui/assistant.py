@@ -262,11 +262,11 @@ class Assistant:
         context = self._context(state)
         if isinstance(context, str):
             return Turn(steps + [_say(context)], state)
-        if state.recommended_price is None:
-            turn = self._recommend(state, steps)
-            state, steps = turn.state, turn.messages[:-2]
-            if state.recommended_price is None:
-                return turn
+        if state.recommended_price is None:  # asked before any recommendation: make one, quietly
+            try:
+                state = state.model_copy(update={"recommended_price": self.recommend_fn(context).price})
+            except GuardrailConflict as err:
+                return Turn(steps + [_say(f"Your guardrails leave no possible price: {err}.")], state)
         price = state.recommended_price
         evidence = compute_evidence(context)
         other = round(price * (0.9 if direction == "lower" else 1.1), 2)

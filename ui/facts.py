@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.cli import describe_error
 from env.context import Guardrails, HistoryRow, PricingContext, Product
 
 NAME_CHARS = 80
@@ -115,9 +116,7 @@ class MerchantFacts(BaseModel):
                 competitor_price=self.competitor_price,
             )
         except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ValueError(f"{where}: {first['msg']}" if where else first["msg"]) from None
+            raise ValueError(describe_error(err)) from None
 
 
 @dataclass
@@ -182,8 +181,7 @@ def read_message(text: str, facts: MerchantFacts) -> Reading:
     try:
         new = MerchantFacts.model_validate({**facts.model_dump(), **update})
     except ValidationError as err:
-        first = err.errors()[0]
-        raise ValueError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+        raise ValueError(describe_error(err)) from None
     return Reading(new, changed, what_if, why_not)
 
 
