@@ -36,14 +36,16 @@ test: install browser
 	$(PY) -m pytest
 
 # every table in bench/results/ (see bench/README.md); the fine-tuning comparison alone takes hours on a CPU
-# (its LLM rows are cached under runs/bench-finetune/, so an interrupted `make bench` resumes)
+# (its LLM rows are cached under runs/bench-finetune/, so an interrupted `make bench` resumes);
+# `make bench BENCH_FINETUNE_ARGS="--device cuda"` reuses rows a GPU left in that cache
+BENCH_FINETUNE_ARGS ?=
 bench: install browser
 	$(PY) bench/baselines.py
 	$(PY) bench/agent.py
 	$(PY) bench/throughput.py
 	$(PY) bench/robustness.py
 	$(PY) bench/audit.py
-	$(PY) bench/finetune.py
+	$(PY) bench/finetune.py $(BENCH_FINETUNE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,7 +1,7 @@
 """Regenerates bench/results/agent.md: the zero-shot LLM policy against the classical pricers,
 batch-scoring throughput on the demo catalog, and single-recommendation latency.
 
-    .venv/bin/python bench/agent.py --tasks 40 --horizon 50 --seed 0
+    .venv/bin/python bench/agent.py --tasks 24 --horizon 50 --seed 0
 
 The LLM is slow on a 2-core CPU, so the comparison uses the first `--tasks` test tasks for every
 policy (the same tasks and noise for all); bench/results/baselines.md has the pricers on 200.
