@@ -24,9 +24,18 @@ def lora_config(settings: LoraSettings) -> LoraConfig:
 
 
 def hardware_flags(dtype: str) -> dict:
-    """Trainer device and precision flags: the CPU when there is no GPU, bf16 only where
-    `resolve_dtype` says the hardware runs it natively."""
-    return {"use_cpu": not torch.cuda.is_available(), "bf16": resolve_dtype(dtype) == torch.bfloat16, "fp16": False}
+    """Trainer device and precision flags: the GPU when there is one, else the CPU.
+
+    "auto" means bf16 mixed precision on a GPU that supports it (every Ampere or newer card), and
+    on a CPU only where it has native bf16 instructions (`resolve_dtype`): emulated bf16 is
+    slower than fp32 there. An explicit "bf16" or "fp32" is obeyed on either.
+    """
+    gpu = torch.cuda.is_available()
+    if gpu and str(dtype).lower() == "auto":
+        bf16 = torch.cuda.is_bf16_supported()
+    else:
+        bf16 = resolve_dtype(dtype) == torch.bfloat16
+    return {"use_cpu": not gpu, "bf16": bf16, "fp16": False}
 
 
 def base_with_adapter_merged(model: str | None, adapter: str | None, dtype: str = "auto") -> LoadedModel:
