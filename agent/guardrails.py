@@ -12,6 +12,12 @@ policy's proposal is only an input here. The order, and what wins when rules pul
                    range wins and the price moves to its nearest edge
 6. `price_ending`  round to the nearest price ending in those cents inside the allowed range,
                    preferring the one below; left as is when no such price fits
+7. whole cents     the final price is rounded to a cent, towards the inside of the allowed range
+                   (a margin floor of 14.2821 gives 14.29, never 14.28): a merchant can post it as
+                   is, and the posted price still obeys every rule. Where the max_change band
+                   holds no whole cent (6.6933 to 6.699, say), the hard range wins as in rule 5:
+                   the nearest cent inside it (6.70), a move larger by under a cent. Kept exact
+                   only when the hard range itself holds no whole cent.
 
 Rules 1-4 form the hard range [floor, ceiling]; guardrails that leave it empty (a margin
 floor above the maximum price, say) are a `GuardrailConflict`, never a silent choice.
@@ -116,5 +122,18 @@ def apply_guardrails(proposal: float, context: PricingContext) -> GuardedPrice:
         ended = _with_ending(price, g.price_ending, low, high)
         if ended is not None:
             price = bind("price_ending", price, ended, f"ends in .{round(g.price_ending * 100):02d}")
-    return GuardedPrice(price=round(price, 6), proposal=float(proposal) if math.isfinite(proposal) else float("nan"),
-                        binding=binding)
+    cents = _whole_cents(price, low, high)
+    if cents is None:
+        cents = _whole_cents(price, floor, ceiling)
+    return GuardedPrice(price=round(price, 6) if cents is None else cents,
+                        proposal=float(proposal) if math.isfinite(proposal) else float("nan"), binding=binding)
+
+
+def _whole_cents(price: float, low: float, high: float) -> float | None:
+    """The cent nearest to `price` inside [low, high] (rule 7), or None when no whole cent lies there."""
+    cents = round(price, 2)
+    if cents < low - 1e-9:
+        cents = math.ceil(round(low * 100, 6)) / 100
+    elif cents > high + 1e-9:
+        cents = math.floor(round(high * 100, 6)) / 100
+    return cents if low - 1e-9 <= cents <= high + 1e-9 else None

@@ -87,3 +87,60 @@ def test_a_sub_cent_or_non_finite_proposal_keeps_the_current_price(proposal):
     result = apply_guardrails(proposal, ctx())
     assert result.price == 10.0 and rules(result) == ["invalid_proposal"]
     assert apply_guardrails(0.01, ctx()).price == 0.01  # one cent is a price
+
+
+@pytest.mark.parametrize(
+    ("proposal", "current", "cost", "guard", "expected"),
+    [
+        (12.3449, 10.0, 4.0, {}, 12.34),  # nothing binds: plain rounding
+        (12.345001, 10.0, 4.0, {}, 12.35),
+        (1.0, 10.0, 9.997, {"min_margin": 0.3}, 14.29),  # floor 14.2814...: up to the next cent, not 14.28
+        (20.0, 10.0, 4.0, {"max_price": 12.3449}, 12.34),  # ceiling: down to the cent below it
+        (99.0, 10.003, 4.0, {"max_change": 0.1}, 11.0),  # band [9.0027, 11.0033]: 11.00, not 11.01
+        (1.0, 10.003, 4.0, {"max_change": 0.1}, 9.01),
+    ],
+)
+def test_final_price_is_whole_cents_inside_the_rules(proposal, current, cost, guard, expected):
+    result = apply_guardrails(proposal, ctx(current=current, cost=cost, **guard))
+    assert result.price == expected
+    low, high = hard_range(ctx(current=current, cost=cost, **guard))
+    assert low - 1e-12 <= result.price <= high + 1e-12
+
+
+def test_a_range_narrower_than_a_cent_keeps_the_exact_price():
+    result = apply_guardrails(50.0, ctx(min_price=10.001, max_price=10.009))
+    assert result.price == pytest.approx(10.009)
+
+
+def test_random_rules_give_whole_cents_that_obey_them():
+    import random
+
+    rng = random.Random(0)
+    for _ in range(2000):
+        current, cost = rng.uniform(1, 100), rng.uniform(0.5, 50)
+        guard = {k: v for k, v in {
+            "min_price": rng.choice([None, rng.uniform(0.5, 60)]),
+            "min_margin": rng.choice([None, rng.uniform(0.0, 0.6)]),
+            "max_change": rng.choice([None, rng.uniform(0.01, 0.5)]),
+        }.items() if v is not None}
+        guard["max_price"] = rng.choice([None, max(guard.get("min_price", 0), cost * 2.5) + rng.uniform(0, 40)])
+        if guard["max_price"] is None:
+            del guard["max_price"]
+        c = ctx(current=current, cost=cost, **guard)
+        try:
+            low, high = hard_range(c)
+        except GuardrailConflict:
+            continue
+        price = apply_guardrails(rng.uniform(0.01, 200), c).price
+        assert round(price * 100, 6) == round(price * 100), price
+        assert low - 1e-9 <= price <= high + 1e-9, (price, low, high, guard)
+        if "max_change" in guard:
+            band_low, band_high = current * (1 - guard["max_change"]), current * (1 + guard["max_change"])
+            if band_low >= low and band_high <= high:  # a band inside the hard range (>= 2 cents wide here) holds
+                assert band_low - 1e-9 <= price <= band_high + 1e-9
+
+
+def test_a_band_without_a_whole_cent_gives_way_to_the_hard_range_by_under_a_cent():
+    # margin floor 6.6933..., max_change band up to 6.699: no cent in between, so the floor's next cent
+    result = apply_guardrails(100.0, ctx(current=6.09, cost=5.02, min_margin=0.25, max_change=0.1))
+    assert result.price == 6.70
