@@ -164,15 +164,21 @@ class _PolicySlot:
         self.wait_s = LOCK_WAIT_S
 
     @contextlib.contextmanager
-    def held(self) -> Iterator[Any]:
-        """The policy with the lock held; 503 when other requests keep it busy for longer than `wait_s`."""
+    def exclusive(self) -> Iterator[None]:
+        """The lock alone; 503 when other requests keep it busy for longer than `wait_s`."""
         if not self.lock.acquire(timeout=self.wait_s):
             raise HTTPException(503, f"the policy is busy with other requests (waited {self.wait_s:g} s); retry later",
                                 headers={"Retry-After": "5"})
         try:
-            yield self.get()
+            yield
         finally:
             self.lock.release()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[Any]:
+        """The policy with the lock held (built on first use); 503 as in `exclusive`."""
+        with self.exclusive():
+            yield self.get()
 
     def get(self) -> Any:
         """The policy, built on first use. Call with `lock` held."""

@@ -164,14 +164,19 @@ def task_metrics(traj: Trajectory, oracle: Trajectory, task: TaskSpec, label: st
     }
 
 
-def evaluate_task(task: TaskSpec, policies: Sequence[str], seed: int) -> tuple[list[dict], Trajectory]:
-    """All policies (and the oracle) on one task with common random numbers; also the oracle's run."""
+def evaluate_task(task: TaskSpec, policies: Sequence[str], seed: int,
+                  build: Callable[[str, TaskSpec], Policy] = build_policy) -> tuple[list[dict], Trajectory]:
+    """All policies (and the oracle) on one task with common random numbers; also the oracle's run.
+
+    `build` makes each named policy for the task; a caller can wrap what `build_policy` returns
+    (the web simulator makes the LLM take a shared lock per decision).
+    """
     episode_seed = _seed(task.seed, seed)
     oracle = run_episode(OraclePolicy(task), task, episode_seed, 0)
     rows = []
     for name in policies:
         traj = oracle if name == "oracle" else run_episode(
-            build_policy(name, task), task, episode_seed, _seed(seed, task.task_id, name))
+            build(name, task), task, episode_seed, _seed(seed, task.task_id, name))
         rows.append(task_metrics(traj, oracle, task, name))
     return rows, oracle
 

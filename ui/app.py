@@ -114,6 +114,25 @@ def form_to_facts(values: list[Any], sales: Any, previous: MerchantFacts) -> Mer
 # --- the app -----------------------------------------------------------------------------------------
 
 
+class OneDecisionAtATime:
+    """A simulated policy that takes the shared slot's lock for each decision, not for the episode.
+
+    The `llm` policy shares the loaded model with the chat and the HTTP API, so its decisions must
+    not overlap theirs; holding the lock per decision lets a chat turn or an API call in between
+    two periods instead of making it wait for (or time out behind) a whole simulation.
+    """
+
+    def __init__(self, policy, slot):
+        self.policy, self.slot, self.name = policy, slot, policy.name
+
+    def reset(self, seed: int | None = None) -> None:
+        self.policy.reset(seed)
+
+    def act(self, context) -> float:
+        with self.slot.exclusive():
+            return self.policy.act(context)
+
+
 def build_ui(slot, policy_label: str = "llm") -> gr.Blocks:
     """The three tabs, pricing through `slot` (the API's policy slot)."""
     assistant = Assistant(make_recommend_fn(slot))
@@ -201,7 +220,7 @@ def build_ui(slot, policy_label: str = "llm") -> gr.Blocks:
 
     def simulate(choice: str, index: float, horizon: float, policies: list[str],
                  progress=gr.Progress()) -> tuple:
-        from env.evaluation import evaluate_task, summarise
+        from env.evaluation import build_policy, evaluate_task, summarise
         from env.scenarios import make_scenario
 
         if not policies:
@@ -216,8 +235,8 @@ def build_ui(slot, policy_label: str = "llm") -> gr.Blocks:
             raise gr.Error(str(err)) from None
         progress(0.1, desc=f"running {', '.join(policies)} on {task.task_id}")
         try:
-            with slot.held():  # the `llm` policy shares the loaded model: keep it off concurrent requests
-                rows, oracle = evaluate_task(task, list(policies), seed=0)
+            rows, oracle = evaluate_task(task, list(policies), seed=0,
+                                         build=lambda name, t: OneDecisionAtATime(build_policy(name, t), slot))
         except HTTPException as err:
             raise gr.Error(f"The policy is busy with other requests: {err.detail}") from None
         oracle_cum = oracle.expected_profits.cumsum()

@@ -1,0 +1,57 @@
+"""The web simulator shares the policy lock one decision at a time, not for a whole episode."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from agent.api import _PolicySlot
+from env.distribution import sample_task
+from env.evaluation import build_policy, evaluate_task
+from ui.app import OneDecisionAtATime
+
+
+class _Slow:
+    """Thompson sampling that takes 20 ms a decision, standing in for an LLM generation."""
+
+    def __init__(self, task):
+        self.inner = build_policy("ts", task)
+        self.name = "ts"
+
+    def reset(self, seed=None):
+        self.inner.reset(seed)
+
+    def act(self, context):
+        time.sleep(0.02)
+        return self.inner.act(context)
+
+
+def test_a_request_gets_the_lock_between_two_periods_of_a_running_simulation():
+    task = sample_task("test", 0, 40)  # 40 decisions: at least 0.8 s of simulation
+    slot = _PolicySlot(None, "evidence", None, None)
+    result = {}
+
+    def simulate():
+        result["rows"], _ = evaluate_task(task, ["ts"], seed=0,
+                                          build=lambda name, t: OneDecisionAtATime(_Slow(t), slot))
+
+    worker = threading.Thread(target=simulate)
+    worker.start()
+    time.sleep(0.1)
+    with slot.exclusive():  # a chat turn or an API call arriving mid-simulation
+        simulation_still_running = worker.is_alive()
+    worker.join()
+    assert simulation_still_running, "the request had to wait for the whole simulation"
+    plain, _ = evaluate_task(task, ["ts"], seed=0)
+    assert result["rows"][0]["prices"] == plain[0]["prices"]  # the wrapper changes no decision
+
+
+def test_the_wrapper_forwards_reset_and_name():
+    task = sample_task("test", 1, 5)
+    slot = _PolicySlot(None, "evidence", None, None)
+    wrapped = OneDecisionAtATime(build_policy("ts", task), slot)
+    assert wrapped.name == "ts"
+    rows, _ = evaluate_task(task, ["ts"], seed=3, build=lambda name, t: OneDecisionAtATime(build_policy(name, t), slot))
+    plain, _ = evaluate_task(task, ["ts"], seed=3)
+    assert rows[0]["pct_oracle"] == plain[0]["pct_oracle"]
+    assert not slot.lock.locked()
