@@ -42,6 +42,7 @@ BENCH_FINETUNE_ARGS ?=
 bench: install browser
 	$(PY) bench/baselines.py
 	$(PY) bench/agent.py
+	$(PY) bench/evidence_families.py
 	$(PY) bench/throughput.py
 	$(PY) bench/robustness.py
 	$(PY) bench/audit.py

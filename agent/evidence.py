@@ -96,7 +96,7 @@ def _censored(r) -> bool:
     return r.inventory is not None and r.units >= r.inventory - 1e-9
 
 
-def _usable_rows(context: PricingContext):
+def usable_rows(context: PricingContext) -> list:
     """Rows that show demand: sold-out periods are censored (they show supply) and left out.
 
     Unless fewer than two other periods sold anything: then sold-out periods enter as what they
@@ -126,7 +126,7 @@ def choke_price(context: PricingContext) -> float | None:
 
 
 def _fit(context: PricingContext) -> tuple[_Posterior | None, DemandFit | None]:
-    rows = _usable_rows(context)
+    rows = usable_rows(context)
     if not rows:
         return None, None
     p_ref = context.product.current_price
