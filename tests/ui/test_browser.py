@@ -48,7 +48,7 @@ def test_chat_and_catalog_in_a_real_browser(browser):
         price = float(text.split("$")[1].split()[0].replace(",", ""))
         assert 0 < price < 100
         chart = page.locator("#chatbot img").last
-        chart.wait_for(timeout=30_000)
+        chart.wait_for(timeout=120_000)
         page.wait_for_function("(img) => img.complete && img.naturalWidth > 300", arg=chart.element_handle())
         assert page.locator("#chatbot").get_by_text("Pricing policy").count() >= 1  # a collapsible tool step
         assert page.get_by_role("spinbutton", name="Unit cost").input_value() == "4"
