@@ -220,7 +220,7 @@ def build_ui(slot, policy_label: str = "llm") -> gr.Blocks:
 
     def simulate(choice: str, index: float, horizon: float, policies: list[str],
                  progress=gr.Progress()) -> tuple:
-        from env.evaluation import build_policy, evaluate_task, summarise
+        from env.evaluation import evaluate_task, summarise
         from env.scenarios import make_scenario
 
         if not policies:
@@ -235,8 +235,9 @@ def build_ui(slot, policy_label: str = "llm") -> gr.Blocks:
             raise gr.Error(str(err)) from None
         progress(0.1, desc=f"running {', '.join(policies)} on {task.task_id}")
         try:
-            rows, oracle = evaluate_task(task, list(policies), seed=0,
-                                         build=lambda name, t: OneDecisionAtATime(build_policy(name, t), slot))
+            rows, oracle = evaluate_task(
+                task, list(policies), seed=0,
+                build=lambda name, t: OneDecisionAtATime(slot.policy_for_simulation(name, t), slot))
         except HTTPException as err:
             raise gr.Error(f"The policy is busy with other requests: {err.detail}") from None
         oracle_cum = oracle.expected_profits.cumsum()
