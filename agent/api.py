@@ -188,16 +188,12 @@ class _PolicySlot:
             self._policy = make_policy(self.name, self._model, self._adapter)
         return self._policy
 
-    def policy_for_simulation(self, name: str, task: Any) -> Any:
-        """A fresh policy for one simulated episode: for `llm`, the model and adapter this slot serves
-        (not the defaults the harness's registry would build); any other name as the harness builds it."""
-        from env.evaluation import build_policy
+    def policy_for_simulation(self, name: str) -> Any:
+        """A fresh policy for one simulated episode, built as this slot builds its own: `llm` is the
+        model and adapter this slot serves, not the defaults the harness's registry would load."""
+        from agent.policy import make_policy
 
-        if name == "llm" and (self._model is not None or self._adapter is not None):
-            from agent.policy import LLMPolicy
-
-            return LLMPolicy(model=self._model, adapter=self._adapter)
-        return build_policy(name, task)
+        return make_policy(name, self._model, self._adapter)
 
     def ids(self) -> tuple[str | None, str | None]:
         """(model_id, adapter_id) of a loaded model, without loading one."""

@@ -237,7 +237,7 @@ def build_ui(slot, policy_label: str = "llm") -> gr.Blocks:
         try:
             rows, oracle = evaluate_task(
                 task, list(policies), seed=0,
-                build=lambda name, t: OneDecisionAtATime(slot.policy_for_simulation(name, t), slot))
+                build=lambda name, _task: OneDecisionAtATime(slot.policy_for_simulation(name), slot))
         except HTTPException as err:
             raise gr.Error(f"The policy is busy with other requests: {err.detail}") from None
         oracle_cum = oracle.expected_profits.cumsum()

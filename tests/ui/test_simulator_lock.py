@@ -60,9 +60,9 @@ def test_the_wrapper_forwards_reset_and_name():
 def test_the_simulated_llm_is_the_served_model_not_the_default():
     task = sample_task("test", 2, 3)
     served = _PolicySlot(None, "llm", "tiny-random", "none")
-    policy = served.policy_for_simulation("llm", task)
+    policy = served.policy_for_simulation("llm")
     assert policy.model_id.startswith("tiny-random") and policy.adapter_id is None
     rows, _ = evaluate_task(task, ["llm"], seed=0,
-                            build=lambda name, t: OneDecisionAtATime(served.policy_for_simulation(name, t), served))
+                            build=lambda name, t: OneDecisionAtATime(served.policy_for_simulation(name), served))
     assert len(rows[0]["prices"]) == 3
-    assert served.policy_for_simulation("ts", task).name == "ts"  # other names: as the harness builds them
+    assert served.policy_for_simulation("ts").name == "ts"  # other names: the classical pricers
