@@ -31,9 +31,16 @@ browser:
 demo: install
 	$(VENV)/bin/pricing serve
 
+# The whole suite once with dtype "auto" as this CPU decides, then the dtype-sensitive tests again
+# under the other dtype (PRICING_DTYPE), so a machine of either kind checks both numeric paths.
+OTHER_DTYPE = $(PY) -c "import torch; from agent.model import resolve_dtype; \
+	print('fp32' if resolve_dtype('auto') == torch.bfloat16 else 'bf16')"
+
 test: install browser
 	$(VENV)/bin/ruff check env agent finetune ui tests bench
 	$(PY) -m pytest
+	other=$$($(OTHER_DTYPE)) && echo "dtype-sensitive tests again under PRICING_DTYPE=$$other" && \
+	  PRICING_DTYPE=$$other $(PY) -m pytest -m dtype_sensitive
 
 # every table in bench/results/ (see bench/README.md); the fine-tuning comparison alone takes hours on a CPU
 # (its LLM rows are cached under runs/bench-finetune/, so an interrupted `make bench` resumes);

@@ -7,11 +7,12 @@ loaded lazily, on its first decision) and the evidence-following baseline as `ev
 from env.evaluation import register_policy
 
 
-def register_llm(model: str | None = None, adapter: str | None = None, name: str = "llm") -> None:
-    """Makes `name` evaluate the LLM policy with this model and adapter."""
+def register_llm(model: str | None = None, adapter: str | None = None, name: str = "llm",
+                 dtype: str = "auto") -> None:
+    """Makes `name` evaluate the LLM policy with this model, adapter and dtype."""
     from agent.policy import LLMPolicy
 
-    register_policy(name, lambda task: LLMPolicy(model=model, adapter=adapter))
+    register_policy(name, lambda task: LLMPolicy(model=model, adapter=adapter, dtype=dtype))
 
 
 def _evidence_policy(task):

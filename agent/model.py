@@ -176,35 +176,69 @@ def default_model_folder() -> Path:
 # --------------------------------------------------------------------------- dtype
 
 
-@functools.lru_cache(maxsize=1)
-def cpu_has_native_bf16() -> bool:
-    """True when the CPU has bf16 matrix instructions (AVX512-BF16 or AMX).
+DTYPE_ENV = "PRICING_DTYPE"
+"""Forces what "auto" means for a whole run (`bf16` or `fp32`), e.g. to test the other path."""
+_DTYPES = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp32": torch.float32, "float32": torch.float32}
 
-    Why: without them torch emulates bf16 and is slower than fp32 (measured on an AVX512 CPU
-    without BF16: 24 new tokens after a 433-token prompt ~2x slower at batch 1, ~3x at batch 8;
-    a LoRA training step under bf16 autocast 3x slower).
-    """
+
+@functools.lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU feature flags of /proc/cpuinfo (empty where there is none, e.g. macOS)."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return False
-    flags = set()
+        return frozenset()
     for line in text.splitlines():
         if line.startswith("flags"):
-            flags.update(line.split(":", 1)[1].split())
-            break
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
+            return frozenset(line.split(":", 1)[1].split())
+    return frozenset()
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when the CPU has bf16 matrix instructions (AVX512-BF16 or AMX).
+
+    Why: without them torch emulates bf16 and is 2-3x slower than fp32 (24 new tokens after a
+    433-token prompt ~2x slower at batch 1, ~3x at batch 8; a LoRA step under autocast 3x slower).
+    With them bf16 matmuls measured 2.1-2.5x faster than fp32 on an AVX512-BF16 AMD EPYC and
+    3.2-5.8x on an AMX Xeon (bench/results/dtype.md).
+    """
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
+def cpu_kind() -> str:
+    """A short name for the kind of CPU a figure was measured on: `amx`, `avx512-bf16` or `no-bf16`."""
+    flags = cpu_flags()
+    if "amx_bf16" in flags:
+        return "amx"
+    return "avx512-bf16" if "avx512_bf16" in flags else "no-bf16"
+
+
+def forced_dtype() -> torch.dtype | None:
+    """The dtype `$PRICING_DTYPE` forces "auto" to mean, or None when it is unset (or "auto")."""
+    forced = os.environ.get(DTYPE_ENV, "").strip().lower()
+    if not forced or forced == "auto":
+        return None
+    if forced not in _DTYPES:
+        raise ValueError(f"{DTYPE_ENV}: expected auto, bf16 or fp32, got {forced!r}")
+    return _DTYPES[forced]
 
 
 def resolve_dtype(dtype: str = "auto") -> torch.dtype:
-    """Map a dtype name to torch: "auto" is bf16 only where the CPU runs it natively, else fp32."""
-    names = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp32": torch.float32, "float32": torch.float32}
+    """Map a dtype name to torch: "auto" is bf16 only where the CPU runs it natively, else fp32.
+
+    `$PRICING_DTYPE` (bf16 or fp32), when set, is what "auto" means instead: one switch that moves
+    a whole run (tests, a benchmark, the server) onto the other path without editing configs.
+    An explicit "bf16" or "fp32" is always obeyed.
+    """
     key = str(dtype).lower().removeprefix("torch.")
     if key == "auto":
+        forced = forced_dtype()
+        if forced is not None:
+            return forced
         return torch.bfloat16 if cpu_has_native_bf16() else torch.float32
-    if key not in names:
+    if key not in _DTYPES:
         raise ValueError(f"dtype: expected auto, bf16/bfloat16 or fp32/float32, got {dtype!r}")
-    return names[key]
+    return _DTYPES[key]
 
 
 # --------------------------------------------------------------------------- loading

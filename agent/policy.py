@@ -51,8 +51,9 @@ class LLMPolicy:
     name = "llm"
 
     def __init__(self, lm=None, *, model: str | None = None, adapter: str | None = None,
-                 k_recent: int = K_RECENT, max_new_tokens: int = 32, temperature: float = 0.0):
-        self._lm, self._model, self._adapter = lm, model, adapter
+                 k_recent: int = K_RECENT, max_new_tokens: int = 32, temperature: float = 0.0,
+                 dtype: str = "auto"):
+        self._lm, self._model, self._adapter, self._dtype = lm, model, adapter, dtype
         self.k_recent, self.max_new_tokens, self.temperature = k_recent, max_new_tokens, temperature
         self._seed, self._calls = 0, 0
 
@@ -61,7 +62,7 @@ class LLMPolicy:
         if self._lm is None:
             from agent.model import load_model
 
-            self._lm = load_model(self._model, adapter=self._adapter)
+            self._lm = load_model(self._model, adapter=self._adapter, dtype=self._dtype)
         return self._lm
 
     @property

@@ -11,7 +11,7 @@ import torch
 from peft import LoraConfig
 from safetensors.torch import load_file, save_file
 
-from agent.model import LoadedModel, load_base, resolve_dtype
+from agent.model import LoadedModel, forced_dtype, load_base, resolve_dtype
 from finetune.config import LoraSettings, ValidationSettings
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -28,10 +28,10 @@ def hardware_flags(dtype: str) -> dict:
 
     "auto" means bf16 mixed precision on a GPU that supports it (every Ampere or newer card), and
     on a CPU only where it has native bf16 instructions (`resolve_dtype`): emulated bf16 is
-    slower than fp32 there. An explicit "bf16" or "fp32" is obeyed on either.
+    slower than fp32 there. An explicit "bf16" or "fp32", or `$PRICING_DTYPE`, is obeyed on either.
     """
     gpu = torch.cuda.is_available()
-    if gpu and str(dtype).lower() == "auto":
+    if gpu and str(dtype).lower() == "auto" and forced_dtype() is None:
         bf16 = torch.cuda.is_bf16_supported()
     else:
         bf16 = resolve_dtype(dtype) == torch.bfloat16

@@ -19,6 +19,8 @@ from agent import model as model_mod
 from agent.model import DEFAULT_MODEL, LoadedModel, ModelNotAvailable, generate_batch, load_model, resolve_dtype
 from agent.tiny import TINY_MODEL, build_tiny_model, tiny_model
 
+pytestmark = pytest.mark.dtype_sensitive  # its models load with dtype "auto": run under both (Makefile)
+
 QUESTION = [{"role": "system", "content": "You are a pricing assistant."},
             {"role": "user", "content": "Unit cost $1.20, price $3.50. What price next week?"}]
 PROMPTS = [QUESTION, [{"role": "user", "content": "Raise or lower the price?"}], QUESTION[1:]]
@@ -164,6 +166,29 @@ def test_resolve_dtype() -> None:
     assert resolve_dtype("auto") in (torch.bfloat16, torch.float32)
     with pytest.raises(ValueError, match="dtype"):
         resolve_dtype("fp8")
+
+
+@pytest.mark.parametrize(("native", "expected"), [(True, torch.bfloat16), (False, torch.float32)])
+def test_auto_dtype_follows_the_cpu_unless_the_run_forces_one(monkeypatch: pytest.MonkeyPatch, native: bool,
+                                                              expected: torch.dtype) -> None:
+    monkeypatch.delenv(model_mod.DTYPE_ENV, raising=False)
+    monkeypatch.setattr(model_mod, "cpu_has_native_bf16", lambda: native)
+    assert resolve_dtype("auto") is expected
+    for forced, dtype in (("fp32", torch.float32), ("BF16", torch.bfloat16), ("auto", expected)):
+        monkeypatch.setenv(model_mod.DTYPE_ENV, forced)
+        assert resolve_dtype("auto") is dtype
+        assert resolve_dtype("fp32") is torch.float32  # an explicit choice is never overridden
+    monkeypatch.setenv(model_mod.DTYPE_ENV, "fp16")
+    with pytest.raises(ValueError, match="PRICING_DTYPE"):
+        resolve_dtype("auto")
+
+
+def test_cpu_kind_names_the_bf16_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    for flags, kind in (({"avx2"}, "no-bf16"), ({"avx512f", "avx512_bf16"}, "avx512-bf16"),
+                        ({"avx512_bf16", "amx_bf16", "amx_tile"}, "amx")):
+        monkeypatch.setattr(model_mod, "cpu_flags", lambda flags=flags: frozenset(flags))
+        assert model_mod.cpu_kind() == kind
+        assert model_mod.cpu_has_native_bf16() is (kind != "no-bf16")
 
 
 def test_tiny_name_loads_through_load_model() -> None:

@@ -14,7 +14,7 @@ from finetune.rl import run_rl
 from finetune.sft import run_sft
 from finetune.training import combine_adapters
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.dtype_sensitive]
 
 
 def _lora(folder) -> dict[str, torch.Tensor]:
@@ -109,12 +109,18 @@ def test_rl_killed_mid_way_resumes_at_the_unfinished_round(quick_rl, sft_adapter
         run_rl(cfg.model_copy(update={"rounds": 3, "learning_rate": 0.5}), "ppo")
 
 
-def test_combined_adapter_equals_sft_merged_plus_rl(tmp_path, sft_adapter):
-    """combine_adapters is exact: base + combined == (base + SFT merged) + RL LoRA."""
+@pytest.mark.parametrize(("dtype", "atol"), [
+    ("fp32", 1e-5),  # the algebra is exact: only float rounding is left
+    # bf16 keeps 8 mantissa bits: merging rounds the tiny model's logits (|x| < 1) by ~0.005, while the
+    # RL LoRA moves them by ~0.8, so 0.02 still catches a combination that drops or doubles a LoRA
+    ("bf16", 0.02),
+])
+def test_combined_adapter_equals_sft_merged_plus_rl(tmp_path, sft_adapter, dtype, atol):
+    """combine_adapters is exact: base + combined == (base + SFT merged) + RL LoRA, in each dtype."""
     from peft import LoraConfig, PeftModel, get_peft_model
 
     torch.manual_seed(0)
-    merged = PeftModel.from_pretrained(load_base("tiny-random").model, str(sft_adapter)).merge_and_unload()
+    merged = PeftModel.from_pretrained(load_base("tiny-random", dtype=dtype).model, str(sft_adapter)).merge_and_unload()
     second = get_peft_model(merged, LoraConfig(r=2, lora_alpha=6, target_modules=["q_proj", "v_proj", "down_proj"]))
     with torch.no_grad():
         for name, p in second.named_parameters():
@@ -122,10 +128,12 @@ def test_combined_adapter_equals_sft_merged_plus_rl(tmp_path, sft_adapter):
                 p.normal_(0, 0.5)
     second.save_pretrained(str(tmp_path / "second"))
     combined = combine_adapters(sft_adapter, tmp_path / "second", tmp_path / "combined")
-    one = PeftModel.from_pretrained(load_base("tiny-random").model, str(combined)).eval()
+    one = PeftModel.from_pretrained(load_base("tiny-random", dtype=dtype).model, str(combined)).eval()
     ids = torch.tensor([[5, 9, 30, 41, 7, 12]])
     with torch.no_grad():
-        assert torch.allclose(one(input_ids=ids).logits, second.eval()(input_ids=ids).logits, atol=1e-5)
+        got, want = one(input_ids=ids).logits, second.eval()(input_ids=ids).logits
+    assert got.dtype == want.dtype == {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
+    assert torch.allclose(got.float(), want.float(), atol=atol)
 
 
 def test_llm_policy_samples_reproducibly_for_rollouts():
@@ -151,7 +159,22 @@ def test_hardware_flags_pick_bf16_where_the_training_device_runs_it(monkeypatch,
     from agent import model as model_module
     from finetune.training import hardware_flags
 
+    monkeypatch.delenv(model_module.DTYPE_ENV, raising=False)  # the CPU's flags decide, not the run's override
     monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: gpu_bf16)
     monkeypatch.setattr(model_module, "cpu_has_native_bf16", lambda: cpu_bf16)
     assert hardware_flags(dtype) == {**expected, "fp16": False}
+
+
+@pytest.mark.parametrize("forced", ["fp32", "bf16"])
+def test_the_dtype_override_moves_training_too(monkeypatch, forced):
+    """$PRICING_DTYPE decides "auto" on the CPU and on a GPU alike; an explicit dtype still wins."""
+    from agent import model as model_module
+    from finetune.training import hardware_flags
+
+    monkeypatch.setenv(model_module.DTYPE_ENV, forced)
+    for gpu in (False, True):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda gpu=gpu: gpu)
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: forced == "fp32")
+        assert hardware_flags("auto")["bf16"] is (forced == "bf16")
+        assert hardware_flags("fp32")["bf16"] is False
