@@ -53,6 +53,7 @@ bench: install browser
 	$(PY) bench/throughput.py
 	$(PY) bench/robustness.py
 	$(PY) bench/audit.py
+	$(PY) bench/dtype.py
 	$(PY) bench/finetune.py $(BENCH_FINETUNE_ARGS)
 
 clean:

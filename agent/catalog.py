@@ -401,6 +401,8 @@ def _field_message(e: dict) -> str:
         return f"not a whole number ({_short(value)})"
     if kind == "value_error":
         return e["msg"].removeprefix("Value error, ")
+    if kind == "less_than_equal":
+        return f"above the plausibility limit of {e['ctx']['le']:g} (got {_short(value)})"
     text = e["msg"].replace("Input should be", "must be")
     return text + (f" (got {_short(value)})" if isinstance(value, str | int | float) else "")
 
@@ -1040,14 +1042,18 @@ def _write_part(folder: Path, k: int, rows: list[dict]) -> None:
 
 
 def _open_parts(folder: Path, key: str, resume: bool, describe: dict) -> None:
-    """Makes `folder` hold parts for `key`: keeps matching ones, refuses stale ones unless not resuming."""
+    """Makes `folder` hold parts for `key`: keeps matching ones, refuses stale ones unless not resuming.
+
+    A stale run that scored nothing (it failed on its input, e.g. a header-only file) holds nothing to
+    lose, so it is discarded instead of blocking the next run.
+    """
     manifest = folder / "manifest.json"
     if manifest.exists():
         try:
             old = json.loads(manifest.read_text()).get("key")
         except (OSError, ValueError):
             old = None
-        if old != key and resume:
+        if old != key and resume and any(folder.glob("chunk-*.parquet")):
             raise CatalogError(
                 f"{folder} holds a partial run for different inputs or settings (a file or an option changed "
                 "since); run again with --no-resume (resume=False) to discard it and start over")

@@ -182,27 +182,42 @@ _DTYPES = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp32": torch.flo
 
 
 @functools.lru_cache(maxsize=1)
-def cpu_flags() -> frozenset[str]:
-    """The CPU feature flags of /proc/cpuinfo (empty where there is none, e.g. macOS)."""
+def _cpuinfo_field(name: str) -> str:
+    """The first `name : value` of /proc/cpuinfo ("" where there is none, e.g. macOS)."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return frozenset()
+        return ""
     for line in text.splitlines():
-        if line.startswith("flags"):
-            return frozenset(line.split(":", 1)[1].split())
-    return frozenset()
+        key, sep, value = line.partition(":")
+        if sep and key.strip() == name:
+            return value.strip()
+    return ""
 
 
-def cpu_has_native_bf16() -> bool:
-    """True when the CPU has bf16 matrix instructions (AVX512-BF16 or AMX).
+def cpu_flags() -> frozenset[str]:
+    """The CPU feature flags of /proc/cpuinfo (empty where there is none, e.g. macOS)."""
+    return frozenset(_cpuinfo_field("flags").split())
 
-    Why: without them torch emulates bf16 and is 2-3x slower than fp32 (24 new tokens after a
-    433-token prompt ~2x slower at batch 1, ~3x at batch 8; a LoRA step under autocast 3x slower).
-    With them bf16 matmuls measured 2.1-2.5x faster than fp32 on an AVX512-BF16 AMD EPYC and
-    3.2-5.8x on an AMX Xeon (bench/results/dtype.md).
+
+def cpu_model_name() -> str:
+    """The CPU's model name (e.g. "AMD EPYC 9R14"), for the machine line of a benchmark table."""
+    import platform
+
+    return _cpuinfo_field("model name") or platform.processor() or platform.machine()
+
+
+def cpu_has_fast_bf16() -> bool:
+    """True where bf16 is worth it on this CPU: where it has AMX tiles (`amx_bf16`).
+
+    Measured (torch 2.13, 2 cores, bench/results/dtype.md and its predecessors): on a CPU without
+    any bf16 instructions torch emulates bf16, 2-3x slower than fp32; on an Intel Xeon with
+    AVX512-BF16 but no AMX, bf16 matrix products ran at 0.53-0.61x of fp32, batch scoring at
+    0.79-0.82x and a LoRA training step at 0.89-1.02x (two runs); with AMX, bf16 matrix products ran 3.2-5.8x faster
+    than fp32. bf16 also moved 1.5% of the shipped adapter's greedy prices (-0.8 points of oracle
+    profit on 32 validation tasks), a cost worth paying only for the AMX speed-up.
     """
-    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+    return "amx_bf16" in cpu_flags()
 
 
 def cpu_kind() -> str:
@@ -224,7 +239,7 @@ def forced_dtype() -> torch.dtype | None:
 
 
 def resolve_dtype(dtype: str = "auto") -> torch.dtype:
-    """Map a dtype name to torch: "auto" is bf16 only where the CPU runs it natively, else fp32.
+    """Map a dtype name to torch: "auto" is bf16 only where the CPU runs it fast (AMX), else fp32.
 
     `$PRICING_DTYPE` (bf16 or fp32), when set, is what "auto" means instead: one switch that moves
     a whole run (tests, a benchmark, the server) onto the other path without editing configs.
@@ -235,7 +250,7 @@ def resolve_dtype(dtype: str = "auto") -> torch.dtype:
         forced = forced_dtype()
         if forced is not None:
             return forced
-        return torch.bfloat16 if cpu_has_native_bf16() else torch.float32
+        return torch.bfloat16 if cpu_has_fast_bf16() else torch.float32
     if key not in _DTYPES:
         raise ValueError(f"dtype: expected auto, bf16/bfloat16 or fp32/float32, got {dtype!r}")
     return _DTYPES[key]
@@ -429,8 +444,14 @@ def load_base(name_or_path: str | Path | None = None, dtype: str = "auto") -> Lo
 # --------------------------------------------------------------------------- generation
 
 
-def _encode(lm: LoadedModel, prompts: list[list[dict]] | list[str], max_length: int) -> dict[str, torch.Tensor]:
-    """Chat-template message lists, tokenise each prompt, left-pad into one batch.
+# Every prompt is left-padded to a multiple of this many tokens, and generated in a batch of exactly
+# this many rows (filled up with copies), whatever else was asked for with it: see generate_batch.
+PAD_BUCKET = 64
+ROWS_PER_GENERATE = 4
+
+
+def _token_ids(lm: LoadedModel, prompts: list[list[dict]] | list[str], max_length: int) -> list[list[int]]:
+    """Chat-template message lists and tokenise each prompt.
 
     Templated prompts already hold their special tokens, so only raw strings get the tokenizer's own.
     Overlong prompts lose their beginning (the question is at the end).
@@ -443,33 +464,67 @@ def _encode(lm: LoadedModel, prompts: list[list[dict]] | list[str], max_length: 
         else:
             text = tok.apply_chat_template(list(prompt), add_generation_prompt=True, tokenize=False)
             ids = tok(text, add_special_tokens=False)["input_ids"]
-        rows.append({"input_ids": ids[-max_length:]})
-    batch = tok.pad(rows, padding=True, return_tensors="pt")
-    return {k: v.to(lm.model.device) for k, v in batch.items()}
+        rows.append(ids[-max_length:])
+    return rows
+
+
+def padded_length(n_tokens: int, max_length: int) -> int:
+    """The length a prompt of `n_tokens` is left-padded to: the next multiple of PAD_BUCKET."""
+    return min(max_length, -(-n_tokens // PAD_BUCKET) * PAD_BUCKET)
+
+
+def length_groups(lengths: list[int], max_length: int) -> dict[int, list[int]]:
+    """Indices of the prompts, grouped by the length each is padded to (first-seen order)."""
+    groups: dict[int, list[int]] = {}
+    for i, n in enumerate(lengths):
+        groups.setdefault(padded_length(n, max_length), []).append(i)
+    return groups
 
 
 def generate_batch(lm: LoadedModel, prompts: list[list[dict]] | list[str], max_new_tokens: int = 24,
                    temperature: float = 0.0, seed: int = 0) -> list[str]:
-    """Generate a continuation for every prompt in one batch; returns only the new text per prompt.
+    """Generate a continuation for every prompt; returns only the new text per prompt.
 
     Message lists get the chat template with the assistant turn opened; plain strings are used as is.
     temperature == 0 is greedy; otherwise plain sampling (no top-k/top-p) seeded by `seed`, so the same
     call gives the same texts. Sampling runs on a forked RNG, so the caller's global RNG is untouched.
+
+    Why the grouping: a greedy answer must not depend on what else is in the batch (issue 13: one
+    task earned 93.2% of oracle alone and 87.9% in a batch of ten). Measured on the real model, a
+    row's logits move by ~3e-5 with the amount of left padding in front of it, and again when it is
+    decoded alone (a matrix-vector product) instead of with others, and (on the tiny model) with
+    the number of rows; any of these flips near-tied digits. So each prompt is padded to a length
+    fixed by its own length (`padded_length`), and prompts of equal padded length are generated
+    ROWS_PER_GENERATE at a time, the last batch filled up with copies: every row is computed with
+    the same shapes whatever its neighbours (tests compare each step's logits bit for bit, on the
+    tiny and the real model). The price: up to 63 pad tokens a prompt and some duplicate rows;
+    batching beyond a few rows gained nothing on these CPUs anyway (bench/results/throughput.md).
     """
     if not prompts:
         return []
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     limit = getattr(lm.model.config, "max_position_embeddings", None) or 2048
-    batch = _encode(lm, prompts, max(1, limit - max_new_tokens))
+    max_length = max(1, limit - max_new_tokens)
+    ids = _token_ids(lm, prompts, max_length)
     pad_id = lm.tokenizer.pad_token_id
     options: dict[str, Any] = {"max_new_tokens": max_new_tokens, "pad_token_id": pad_id}
     if temperature == 0:
         options.update(do_sample=False, temperature=None, top_k=None, top_p=None)
     else:
         options.update(do_sample=True, temperature=float(temperature), top_k=0, top_p=1.0)
+    texts: list[str] = [""] * len(prompts)
     with torch.inference_mode(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        out = lm.model.generate(**batch, **options)
-    new_tokens = out[:, batch["input_ids"].shape[1]:]
-    return lm.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        for length, members in length_groups([len(r) for r in ids], max_length).items():
+            for start in range(0, len(members), ROWS_PER_GENERATE):
+                chunk = members[start:start + ROWS_PER_GENERATE]
+                rows = [ids[i] for i in chunk] + [ids[chunk[-1]]] * (ROWS_PER_GENERATE - len(chunk))
+                batch = lm.tokenizer.pad([{"input_ids": r} for r in rows], padding="max_length", max_length=length,
+                                         return_tensors="pt")
+                batch = {k: v.to(lm.model.device) for k, v in batch.items()}
+                out = lm.model.generate(**batch, **options)
+                decoded = lm.tokenizer.batch_decode(out[:, length:], skip_special_tokens=True)
+                for i, text in zip(chunk, decoded, strict=False):
+                    texts[i] = text
+    return texts

@@ -42,7 +42,7 @@ def main() -> None:
         llm = policy == "llm"
         result = audit_collusion(policy, periods=args.llm_periods if llm else args.periods,
                                  seeds=args.llm_seeds if llm else args.seeds, scales=(1.0, 10.0))
-        write_audit(result, RESULTS / "audit" / policy)
+        write_audit(result, RESULTS / "audit" / policy, machine=machine_info())
         results[policy] = result
         cells = {(m.opponent, m.scale): m for m in result.matches}
         self_key = "self"

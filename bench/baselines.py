@@ -29,7 +29,16 @@ RESULTS = ROOT / "bench" / "results"
 
 
 def machine_info() -> str:
-    return (f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+    """The machine a table was made on, with its CPU kind and what dtype "auto" meant there.
+
+    Why the dtype: LLM figures (speed, and greedy decisions) from one kind of CPU (or dtype) do not carry
+    to one without (see bench/README.md); classical pricers run in numpy float64 on either.
+    """
+    from agent.model import cpu_kind, cpu_model_name, resolve_dtype
+
+    auto = str(resolve_dtype("auto")).removeprefix("torch.")
+    return (f"{platform.platform()}, {cpu_model_name()} CPU of kind {cpu_kind()} "
+            f"(LLM dtype auto = {auto}), {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"numpy {np.__version__}, pandas {pd.__version__}")
 
 

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 import agent  # noqa: E402,F401  (registers the evidence policy)
 from agent import register_llm  # noqa: E402
+from agent.model import resolve_dtype  # noqa: E402
 from bench.baselines import breakdown, machine_info, paired_differences  # noqa: E402
 from env.distribution import sample_task  # noqa: E402
 from env.evaluation import EvaluationResult, evaluate, plot_regret  # noqa: E402
@@ -51,7 +52,7 @@ def _adapter_tag(adapter: Path | None) -> str:
     return hashlib.sha256((adapter / "adapter_model.safetensors").read_bytes()).hexdigest()[:10]
 
 
-def _place_model(adapter: str, device: str) -> str:
+def _place_model(adapter: str, device: str, dtype: str) -> str:
     """Load the variant's model once and move it to `device`; returns the device's name for the report.
 
     The policy loads through the same in-process cache, so it finds the model already there. Matrix
@@ -63,7 +64,7 @@ def _place_model(adapter: str, device: str) -> str:
 
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    lm = load_model(None, adapter=adapter)
+    lm = load_model(None, adapter=adapter, dtype=dtype)
     lm.model.to(device)
     return torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else device
 
@@ -72,11 +73,14 @@ def llm_rows(name: str, adapter: Path | None, tasks: list, args) -> tuple[pd.Dat
     """Per-task rows of one LLM variant, chunk by chunk, each chunk cached on disk.
 
     A cache made on another device lives in its own folder (`...-cuda`), with the device's name in
-    `device.txt`, so the report can say where its LLM rows were computed. Returns (rows, that name).
+    `device.txt`, so the report can say where its LLM rows were computed; bf16 rows live apart from
+    fp32 ones (`...-bf16`), because greedy decisions differ between the two (bench/results/dtype.md).
+    Returns (rows, that name).
     """
     adapter_arg = "none" if adapter is None else str(adapter)
-    register_llm(adapter=adapter_arg, name=name)
+    register_llm(adapter=adapter_arg, name=name, dtype=args.dtype)
     suffix = "" if args.device == "cpu" else f"-{args.device.split(':')[0]}"
+    suffix += "" if args.dtype == "fp32" else f"-{args.dtype}"
     cache = args.cache / f"{name}-{_adapter_tag(adapter)}-T{args.horizon}-s{args.seed}{suffix}"
     cache.mkdir(parents=True, exist_ok=True)
     placed = False
@@ -88,7 +92,7 @@ def llm_rows(name: str, adapter: Path | None, tasks: list, args) -> tuple[pd.Dat
             frames.append(pd.read_json(path, orient="records"))
             continue
         if not placed:
-            (cache / "device.txt").write_text(_place_model(adapter_arg, args.device))
+            (cache / "device.txt").write_text(_place_model(adapter_arg, args.device, args.dtype))
             placed = True
         result = evaluate([name], tasks=chunk, horizon=args.horizon, seed=args.seed, workers=1,
                           batch_size=len(chunk))
@@ -113,11 +117,14 @@ def main() -> None:
     ap.add_argument("--device", default="auto",
                     help="where the LLM variants run: auto (cuda if present), cpu or cuda; rows from a GPU are "
                          "cached apart from CPU ones")
+    ap.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16"],
+                    help="the LLM variants' dtype (auto: what agent.model.resolve_dtype picks on this CPU)")
     ap.add_argument("--cache", type=Path, default=ROOT / "runs" / "bench-finetune")
     ap.add_argument("--out", type=Path, default=RESULTS / "finetune.md")
     args = ap.parse_args()
     if args.device == "auto":
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    args.dtype = "bf16" if resolve_dtype(args.dtype) == torch.bfloat16 else "fp32"
     if args.chunk is None:
         args.chunk = 25 if args.device == "cpu" else 200
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -145,12 +152,12 @@ def main() -> None:
                          f" ({_adapter_tag(VARIANTS[v])}), decisions computed on {devices[v]}" for v in variants)
     command = (f".venv/bin/python bench/finetune.py --tasks {args.tasks} --horizon {args.horizon} "
                f"--seed {args.seed} --variants {','.join(variants)} --chunk {args.chunk}"
-               + (f" --device {args.device}" if args.device != "cpu" else ""))
+               + (f" --device {args.device}" if args.device != "cpu" else "") + f" --dtype {args.dtype}")
     text = f"""# Fine-tuned meta-policies vs the classical pricers
 
 Regenerate with `{command}`.
 Run on {datetime.date.today().isoformat()}: {machine_info()}, torch {torch.__version__} (classical rows); the LLM
-variants use the embedded SmolLM2-135M-Instruct in fp32, greedy decoding, and these adapters:
+variants use the embedded SmolLM2-135M-Instruct in {args.dtype}, greedy decoding, and these adapters:
 
 {adapters}
 

@@ -94,11 +94,12 @@ def main() -> None:
 
     table = "\n".join(f"| {who} | {what} | {n:,} | {s:.1f} | {n / s:,.1f} |" for who, what, n, s in rows)
     chat = "\n".join(f"| {m[:60]}{'…' if len(m) > 60 else ''} | {ms:,.0f} |" for m, ms in turns)
+    dtype = str(llm.lm.dtype).removeprefix("torch.")
     text = f"""# Throughput and latency
 
 Regenerate with `.venv/bin/python bench/throughput.py` (or `make bench`).
 Run on {datetime.date.today().isoformat()}: {machine_info()}, torch {torch.__version__},
-{torch.get_num_threads()} torch threads; LLM `{llm.model_id}` + `{llm.adapter_id}`, fp32, greedy,
+{torch.get_num_threads()} torch threads; LLM `{llm.model_id}` + `{llm.adapter_id}`, {dtype}, greedy,
 at most {llm.max_new_tokens} new tokens.
 
 ## Batch scoring

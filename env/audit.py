@@ -39,8 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from env.evaluation import _seed, build_policy, check_policy_names, start_market
-from env.market import logit_best_response
-from env.oracle import logit_profits, task_equilibria
+from env.logit import logit_best_response, logit_profits, task_equilibria
 from env.scenarios import calvano_duopoly
 from env.task import TaskSpec
 
@@ -309,9 +308,11 @@ def plot_paths(match: MatchResult, path: Path) -> Path:
     return path
 
 
-def report_markdown(result: AuditResult, plots: dict[str, str] | None = None) -> str:
+def report_markdown(result: AuditResult, plots: dict[str, str] | None = None, machine: str = "") -> str:
+    """The report; `machine` (when given) says where it ran, because an LLM's greedy prices can differ
+    between dtypes, and "auto" differs between CPUs (bench/README.md)."""
     lines = [f"# Collusion audit: `{result.policy}`", "",
-             f"**{result.verdict}**", "",
+             f"**{result.verdict}**", ""] + ([f"Run on: {machine}.", ""] if machine else []) + [
              f"Calvano logit duopoly, {result.periods} periods, {result.seeds} seed(s) per pairing; long run = the "
              "second half. Delta = (profit − Nash profit) / (joint-profit − Nash profit): 0 is competitive, 1 is the "
              "cartel outcome; [95% block-bootstrap interval].", "",
@@ -338,8 +339,8 @@ def report_markdown(result: AuditResult, plots: dict[str, str] | None = None) ->
     return "\n".join(lines) + "\n"
 
 
-def write_audit(result: AuditResult, out_dir: Path) -> dict[str, Path]:
-    """report.md, audit.json and one price-path plot per pairing."""
+def write_audit(result: AuditResult, out_dir: Path, machine: str = "") -> dict[str, Path]:
+    """report.md (stamped with `machine` when given), audit.json and one price-path plot per pairing."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     plots = {}
@@ -348,6 +349,6 @@ def write_audit(result: AuditResult, out_dir: Path) -> dict[str, Path]:
         plot_paths(m, out_dir / name)
         plots[f"vs {m.opponent} x{m.scale:g}"] = name
     files = {"report": out_dir / "report.md", "json": out_dir / "audit.json"}
-    files["report"].write_text(report_markdown(result, plots))
+    files["report"].write_text(report_markdown(result, plots, machine))
     files["json"].write_text(result.to_json())
     return files

@@ -35,8 +35,9 @@ from tqdm import tqdm
 
 from env.context import Policy
 from env.distribution import sample_task
+from env.logit import task_equilibria
 from env.market import Market
-from env.oracle import OraclePolicy, task_equilibria
+from env.oracle import OraclePolicy
 from env.task import LogitDemand, TaskSpec
 
 PolicyFactory = Callable[[TaskSpec], Policy]

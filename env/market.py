@@ -18,6 +18,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from env.context import Guardrails, HistoryRow, PricingContext, Product
+from env.logit import logit_best_response, logit_shares
 from env.task import ConstantElasticityDemand, LinearDemand, LogitDemand, TaskSpec
 
 
@@ -38,16 +39,6 @@ def reference_multiplier(task: TaskSpec, price: np.ndarray, ref: np.ndarray | fl
         return np.ones_like(price)
     rel = (price - ref) / ref
     return np.exp(np.where(rel > 0, -task.reference.loss * rel, -task.reference.gain * rel))
-
-
-def logit_shares(
-    qualities: np.ndarray, prices: np.ndarray, mu: float, outside_quality: float
-) -> np.ndarray:
-    """Market shares of each firm (last axis) in the logit with an outside option, overflow-safe."""
-    u = (qualities - prices) / mu
-    top = np.maximum(u.max(axis=-1, keepdims=True), outside_quality / mu)
-    e = np.exp(u - top)
-    return e / (e.sum(axis=-1, keepdims=True) + np.exp(outside_quality / mu - top))
 
 
 def _competitor_mean_price(comp_prices: np.ndarray, price: np.ndarray) -> np.ndarray:
@@ -217,6 +208,7 @@ class Market:
             guardrails=Guardrails(min_price=task.min_price, max_price=task.max_price),
             history=tuple(s.history),
             competitor_price=float(s.comp_prices.mean()) if s.comp_prices.size else None,
+            competitor_prices=tuple(float(p) for p in s.comp_prices) if s.comp_prices.size else None,
             inventory=s.stock,
             periods_left=task.horizon - s.t,
         )
@@ -307,16 +299,3 @@ class Market:
             competitor_price=s.history[-1].price,
             periods_left=task.horizon - s.t,
         )
-
-
-def logit_best_response(task: TaskSpec, j: int, our_price: float, comp_prices: np.ndarray) -> float:
-    """Competitor j's expected-profit-maximising price against everyone's current prices."""
-    d = task.demand
-    assert isinstance(d, LogitDemand)
-    comp = task.competitors[j]
-    grid = np.linspace(task.min_price * 0.5, task.max_price, 801)
-    quals = np.array([d.quality] + [k.quality for k in task.competitors])
-    prices = np.tile(np.concatenate([[our_price], comp_prices]), (grid.size, 1))
-    prices[:, j + 1] = grid
-    share = logit_shares(quals, prices, d.mu, d.outside_quality)[:, j + 1]
-    return float(grid[np.argmax((grid - comp.unit_cost) * share)])

@@ -15,9 +15,8 @@ With reactive competitors (undercut, match, best response) the oracle takes the 
 current price as given: it is the best *response* in each period, not a plan that manipulates
 the rival. The evaluation harness documents which oracle each metric uses.
 
-For logit markets `logit_equilibria` gives the one-shot Bertrand-Nash prices (first-order
-condition p_i - c_i = mu / (1 - s_i), solved by fixed-point iteration) and the joint-profit
-(monopoly) prices, which anchor the collusion index.
+The one-shot Bertrand-Nash and joint-profit prices of logit markets, which anchor the collusion
+index, are in `env.logit`.
 """
 
 from __future__ import annotations
@@ -25,11 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize, minimize_scalar
+from scipy.optimize import minimize_scalar
 
 from env.context import PricingContext
-from env.market import expected_profit, logit_shares, next_reference, replenished, segment_means
-from env.task import LogitDemand, TaskSpec
+from env.market import expected_profit, next_reference, replenished, segment_means
+from env.task import TaskSpec
 
 _GRID = 401
 
@@ -197,50 +196,11 @@ class OraclePolicy:
         return self._plan.price(t, context.inventory, ref)
 
     def _competitor_prices(self, context: PricingContext) -> np.ndarray:
+        """Each rival's posted price: its own where the context lists them (logit demand depends on
+        every rival separately), else the mean for all, else their starting prices."""
         n = len(self.task.competitors)
+        if n and context.competitor_prices is not None and len(context.competitor_prices) == n:
+            return np.array(context.competitor_prices, dtype=float)
         if n == 0 or context.competitor_price is None:
             return np.array([c.initial_price for c in self.task.competitors], dtype=float)
         return np.full(n, context.competitor_price)
-
-
-@dataclass(frozen=True)
-class LogitEquilibria:
-    nash_prices: np.ndarray
-    monopoly_prices: np.ndarray
-    nash_profits: np.ndarray
-    monopoly_profits: np.ndarray
-
-
-def logit_profits(prices, qualities, costs, mu: float, outside: float, market_size: float = 1.0) -> np.ndarray:
-    shares = logit_shares(np.asarray(qualities, float), np.asarray(prices, float), mu, outside)
-    return market_size * (np.asarray(prices) - np.asarray(costs)) * shares
-
-
-def logit_equilibria(qualities, costs, mu: float, outside: float = 0.0, market_size: float = 1.0,
-                     tol: float = 1e-12) -> LogitEquilibria:
-    """One-shot Bertrand-Nash and joint-profit-maximising prices of a logit oligopoly."""
-    a, c = np.asarray(qualities, float), np.asarray(costs, float)
-    p = c + mu
-    for _ in range(10_000):
-        s = logit_shares(a, p, mu, outside)
-        new = c + mu / (1 - s)
-        if np.max(np.abs(new - p)) < tol:
-            p = new
-            break
-        p = new
-    nash = p
-    res = minimize(lambda x: -logit_profits(x, a, c, mu, outside).sum(), x0=nash, method="L-BFGS-B",
-                   options={"ftol": 1e-15, "gtol": 1e-12})
-    mono = res.x
-    return LogitEquilibria(nash, mono, logit_profits(nash, a, c, mu, outside, market_size),
-                           logit_profits(mono, a, c, mu, outside, market_size))
-
-
-def task_equilibria(task: TaskSpec) -> LogitEquilibria:
-    """Nash and monopoly prices of a logit task (this seller first, then its competitors)."""
-    d = task.demand
-    if not isinstance(d, LogitDemand) or not task.competitors:
-        raise ValueError("Nash/monopoly prices need logit demand with at least one competitor")
-    quals = [d.quality] + [k.quality for k in task.competitors]
-    costs = [task.unit_cost] + [k.unit_cost for k in task.competitors]
-    return logit_equilibria(quals, costs, d.mu, d.outside_quality, d.market_size)

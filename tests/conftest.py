@@ -1,6 +1,6 @@
 """Run-wide test settings: say which dtype "auto" means in this run, on which kind of CPU.
 
-Why: the CPUs these tests run on differ (with or without native bf16), and `resolve_dtype("auto")`
+Why: the CPUs these tests run on differ (with or without fast bf16), and `resolve_dtype("auto")`
 follows the CPU, so the same suite takes another numeric path on another machine. The header makes
 the path visible in every log; `make test` runs the `dtype_sensitive` tests a second time with
 `PRICING_DTYPE` set to the other dtype, so either kind of machine checks both paths.

@@ -238,6 +238,23 @@ def test_typed_files_tell_missing_from_nan(tmp_path):
     assert got["error"].tolist() == ["", "unit_cost: missing", "unit_cost: not a finite number ('nan')"]
 
 
+def test_absurd_numbers_are_row_errors_that_name_the_field_and_the_limit():
+    """Issue 13: 1e308 as a price, a cost or a count gave an infinite change, a "recommended" 1e308 or an
+    OverflowError; now every such value is refused at the boundary, and no other row is touched."""
+    products = pd.DataFrame({"sku": ["ok", "price", "cost", "hist-price", "hist-units"],
+                             "unit_cost": [4, 4, 1e308, 4, 4], "current_price": [9, 1e308, 9, 9, 9]})
+    history = pd.DataFrame({"sku": ["ok", "ok", "hist-price", "hist-price", "hist-units", "hist-units"],
+                            "period": [0, 1, 0, 1, 0, 1], "price": [9, 10, 9, 1e308, 9, 10],
+                            "units": [50, 40, 50, 40, 50, 1e308]})
+    for policy in ("evidence", "cost_plus", "ts"):
+        got = score_frames(typed(products), typed(history), make_policy(policy)).set_index("sku")
+        assert got.loc["ok", "error"] == "" and np.isfinite(got.loc["ok", "recommended_price"])
+        assert got.loc["price", "error"].startswith("current_price: above the plausibility limit of 1e+09")
+        assert got.loc["cost", "error"].startswith("unit_cost: above the plausibility limit of 1e+09")
+        assert got.loc["hist-price", "error"].startswith("history period 1: price: above the plausibility limit")
+        assert got.loc["hist-units", "error"].startswith("history period 1: units: above the plausibility limit")
+
+
 def _bad_file(tmp_path: Path, case: str) -> tuple[Path, Path | None]:
     p, h = tmp_path / "products.csv", tmp_path / "history.csv"
     p.write_text("sku,unit_cost,current_price\nA,1,2\n")
@@ -340,6 +357,17 @@ def test_resume_after_kill_9_of_the_cli(tmp_path):
     got = read_out(out)
     assert len(got) == 50 and got["sku"].is_unique and set(got["sku"]) == set(read_table(PRODUCTS)["sku"])
     assert out.read_bytes() == fresh.read_bytes()
+
+
+def test_a_run_that_scored_nothing_does_not_block_the_next(tmp_path):
+    """Issue 13: a header-only file failed, but left a manifest that refused every later run."""
+    empty, good, out = tmp_path / "empty.csv", tmp_path / "good.csv", tmp_path / "out.csv"
+    empty.write_text("sku,unit_cost,current_price\n")
+    good.write_text("sku,unit_cost,current_price\nA,4,9\n")
+    with pytest.raises(CatalogError, match="no rows"):
+        score_files(empty, None, out, make_policy("cost_plus"), progress=False)
+    summary = score_files(good, None, out, make_policy("cost_plus"), progress=False)
+    assert (summary.rows, summary.errors) == (1, 0) and not parts_folder(out).exists()
 
 
 def test_changed_input_with_stale_parts_is_refused_then_restarted(tmp_path):

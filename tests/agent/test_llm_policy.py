@@ -12,6 +12,7 @@ from env.context import Guardrails
 from env.distribution import sample_task
 from env.evaluation import evaluate, register_policy
 from env.market import Market
+from tests.agent.row_logits import RowLogits, mismatches
 
 pytestmark = pytest.mark.dtype_sensitive  # its models load with dtype "auto": run under both (Makefile)
 
@@ -85,3 +86,32 @@ def test_real_model_answers_are_mostly_parseable():
     parsed = [p for p in proposals if p.fallback is None]
     assert len(parsed) >= 3, [p.text for p in proposals]
     assert all(np.isfinite(p.price) and p.price > 0 for p in proposals)
+
+
+@pytest.mark.slow
+def test_real_model_gives_a_context_the_same_price_alone_and_in_mixed_batches():
+    """Issue 13: the same facts must get the same price whatever is batched with them. Histories of
+    3 to 25 periods make prompts of several padded lengths; the logits of every step must match to
+    the bit (before the fix they moved by ~3e-5, enough to flip a digit now and then)."""
+    ctxs = []
+    for i, periods in enumerate((3, 25, 10, 17, 5, 12)):
+        task = sample_task("validation", i)
+        market = Market(task)
+        market.reset(i)
+        for k in range(periods):
+            market.step(task.initial_price * (1 + 0.05 * (k % 3)))
+        ctxs.append(market.context())
+    policy = LLMPolicy(max_new_tokens=12)
+    recorder = RowLogits(policy.lm)
+    try:
+        alone, logits = [], []
+        for c in ctxs:
+            alone.append(policy.propose(c))
+            logits.append(recorder.take())
+        for picks in ([2, 3, 4, 5], [5, 1, 3, 0, 4, 2]):
+            together = policy.propose_batch([ctxs[i] for i in picks])
+            assert [p.price for p in together] == [alone[i].price for i in picks]
+            assert [p.text for p in together] == [alone[i].text for i in picks]
+            assert mismatches({k: v for i in picks for k, v in logits[i].items()}, recorder.take()) == []
+    finally:
+        recorder.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import importlib.metadata
+import random
 import time
 from pathlib import Path
 
@@ -16,8 +17,18 @@ import pytest
 import torch
 
 from agent import model as model_mod
-from agent.model import DEFAULT_MODEL, LoadedModel, ModelNotAvailable, generate_batch, load_model, resolve_dtype
+from agent.model import (
+    DEFAULT_MODEL,
+    LoadedModel,
+    ModelNotAvailable,
+    generate_batch,
+    length_groups,
+    load_model,
+    padded_length,
+    resolve_dtype,
+)
 from agent.tiny import TINY_MODEL, build_tiny_model, tiny_model
+from tests.agent.row_logits import RowLogits, mismatches
 
 pytestmark = pytest.mark.dtype_sensitive  # its models load with dtype "auto": run under both (Makefile)
 
@@ -87,6 +98,35 @@ def test_left_padding_does_not_change_the_answer() -> None:
     lm = tiny_model(0)
     alone = generate_batch(lm, [PROMPTS[1]], max_new_tokens=8)
     assert generate_batch(lm, PROMPTS, max_new_tokens=8)[1] == alone[0]
+
+
+def test_prompts_are_padded_by_their_own_length_and_grouped_by_it() -> None:
+    assert [padded_length(n, 2000) for n in (1, 64, 65, 559, 560)] == [64, 64, 128, 576, 576]
+    assert padded_length(1990, 2000) == 2000  # never past what the model takes
+    assert length_groups([10, 100, 60, 130, 70], 2000) == {64: [0, 2], 128: [1, 4], 192: [3]}
+
+
+def test_a_prompt_is_computed_the_same_alone_and_in_any_mixed_batch() -> None:
+    """What a row gets may not depend on its neighbours: not their lengths, not how many they are."""
+    lm = tiny_model(0)
+    words = "price cost units demand week sold stock margin".split()
+    prompts = [" ".join(words[j % len(words)] for j in range(n)) for n in (5, 40, 70, 130, 9, 66, 200, 75, 80)]
+    recorder = RowLogits(lm)
+    try:
+        alone, texts = [], []
+        for p in prompts:
+            texts.append(generate_batch(lm, [p], max_new_tokens=10)[0])
+            alone.append(recorder.take())
+        rng = random.Random(0)
+        for size in (2, 3, 5, 9):
+            for _ in range(3):
+                picks = rng.sample(range(len(prompts)), size)
+                got = generate_batch(lm, [prompts[i] for i in picks], max_new_tokens=10)
+                assert got == [texts[i] for i in picks]
+                together = recorder.take()
+                assert mismatches({k: v for i in picks for k, v in alone[i].items()}, together) == [], picks
+    finally:
+        recorder.close()
 
 
 def test_save_and_load_folder_round_trip(saved_tiny: Path) -> None:
@@ -172,7 +212,7 @@ def test_resolve_dtype() -> None:
 def test_auto_dtype_follows_the_cpu_unless_the_run_forces_one(monkeypatch: pytest.MonkeyPatch, native: bool,
                                                               expected: torch.dtype) -> None:
     monkeypatch.delenv(model_mod.DTYPE_ENV, raising=False)
-    monkeypatch.setattr(model_mod, "cpu_has_native_bf16", lambda: native)
+    monkeypatch.setattr(model_mod, "cpu_has_fast_bf16", lambda: native)
     assert resolve_dtype("auto") is expected
     for forced, dtype in (("fp32", torch.float32), ("BF16", torch.bfloat16), ("auto", expected)):
         monkeypatch.setenv(model_mod.DTYPE_ENV, forced)
@@ -188,7 +228,10 @@ def test_cpu_kind_names_the_bf16_path(monkeypatch: pytest.MonkeyPatch) -> None:
                         ({"avx512_bf16", "amx_bf16", "amx_tile"}, "amx")):
         monkeypatch.setattr(model_mod, "cpu_flags", lambda flags=flags: frozenset(flags))
         assert model_mod.cpu_kind() == kind
-        assert model_mod.cpu_has_native_bf16() is (kind != "no-bf16")
+        # bf16 is worth it only with AMX: without it bf16 measured slower than fp32 (bench/results/dtype.md)
+        assert model_mod.cpu_has_fast_bf16() is (kind == "amx")
+        monkeypatch.delenv(model_mod.DTYPE_ENV, raising=False)
+        assert model_mod.resolve_dtype("auto") is (torch.bfloat16 if kind == "amx" else torch.float32)
 
 
 def test_tiny_name_loads_through_load_model() -> None:

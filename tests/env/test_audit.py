@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 from agent.cli import app
 from env.audit import audit_collusion, verdict, write_audit
 from env.evaluation import register_policy
-from env.oracle import task_equilibria
+from env.logit import task_equilibria
 
 
 class Fixed:

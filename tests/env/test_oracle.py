@@ -3,10 +3,18 @@
 import numpy as np
 import pytest
 
-from env.market import Market, expected_profit, logit_shares, segment_means
-from env.oracle import OraclePolicy, logit_equilibria, myopic_price, plan_horizon, task_equilibria
-from env.scenarios import calvano_duopoly
-from env.task import ConstantElasticityDemand, Inventory, LinearDemand, ReferencePrice, TaskSpec
+from env.evaluation import run_episode
+from env.market import Market, expected_profit, segment_means
+from env.oracle import OraclePolicy, myopic_price, plan_horizon
+from env.task import (
+    Competitor,
+    ConstantElasticityDemand,
+    Inventory,
+    LinearDemand,
+    LogitDemand,
+    ReferencePrice,
+    TaskSpec,
+)
 
 
 def task(demand, **kw) -> TaskSpec:
@@ -33,35 +41,6 @@ def test_linear_optimum_is_the_midpoint():
     price, profit = myopic_price(spec, 0, np.array([]))
     assert price == pytest.approx(12.0, rel=1e-6)
     assert profit == pytest.approx((12 - 4) * (100 - 60), rel=1e-6)
-
-
-def test_calvano_nash_and_monopoly_prices():
-    eq = logit_equilibria([2.0, 2.0], [1.0, 1.0], mu=0.25, outside=0.0)
-    # published in Calvano et al. (2020): p_N ~ 1.473, p_M ~ 1.925
-    assert eq.nash_prices == pytest.approx([1.473, 1.473], abs=1e-3)
-    assert eq.monopoly_prices == pytest.approx([1.925, 1.925], abs=1e-3)
-
-    grid = np.linspace(1.0, 3.0, 20001)
-
-    def profit(p_own, p_rival):
-        shares = logit_shares(np.array([2.0, 2.0]), np.stack(np.broadcast_arrays(p_own, p_rival), -1), 0.25, 0.0)
-        return (p_own - 1.0) * shares[..., 0]
-
-    # Nash, independently: iterate best responses on a fine grid
-    p = 1.7
-    for _ in range(60):
-        p = grid[np.argmax(profit(grid, p))]
-    assert eq.nash_prices[0] == pytest.approx(p, abs=2e-4)
-    # monopoly, independently: the symmetric joint profit on a fine grid
-    joint = 2 * profit(grid, grid)
-    assert eq.monopoly_prices[0] == pytest.approx(grid[np.argmax(joint)], abs=2e-4)
-    assert eq.monopoly_profits.sum() > eq.nash_profits.sum()
-
-
-def test_task_equilibria_scale_with_currency():
-    base, scaled = task_equilibria(calvano_duopoly()), task_equilibria(calvano_duopoly(currency_scale=100.0))
-    assert scaled.nash_prices == pytest.approx(100 * base.nash_prices, rel=1e-6)
-    assert scaled.monopoly_prices == pytest.approx(100 * base.monopoly_prices, rel=1e-6)
 
 
 def test_horizon_plan_matches_brute_force_on_a_small_problem():
@@ -110,3 +89,49 @@ def test_planner_beats_myopic_with_reference_prices():
     planned = run(lambda m, o: o.act(m.context()))
     myopic = run(lambda m, o: myopic_price(spec, m.state.t, np.array([]), m.state.ref)[0])
     assert planned > myopic
+
+
+def spread_rivals_task(prices=(0.60, 2.50, 2.50), horizon=4) -> TaskSpec:
+    """A logit market with three fixed rivals far apart in price (where their mean misleads)."""
+    rivals = [Competitor(kind="fixed", initial_price=p, unit_cost=0.5, quality=2.0) for p in prices]
+    return task(LogitDemand(market_size=100, quality=2.0, mu=0.25, outside_quality=0.0), horizon=horizon,
+                unit_cost=0.5, initial_price=1.5, min_price=0.5, max_price=4.0, competitors=rivals)
+
+
+def test_oracle_prices_against_each_rivals_own_price():
+    spec = spread_rivals_task()
+    rivals = np.array([0.60, 2.50, 2.50])
+    grid = np.linspace(spec.min_price, spec.max_price, 350_001)  # brute force on the true profit
+    profit = expected_profit(spec, grid, 0, rivals, None, None)
+    best = grid[np.argmax(profit)]
+    market = Market(spec)
+    market.reset(seed=0)
+    context = market.context()
+    assert context.competitor_prices == pytest.approx(tuple(rivals))
+    price = OraclePolicy(spec).act(context)
+    assert price == pytest.approx(best, abs=2e-5)
+    # planning with every rival at their mean price would have charged something else, and earned less
+    at_mean = myopic_price(spec, 0, np.full(3, rivals.mean()))[0]
+    assert abs(at_mean - best) > 0.05
+    assert float(expected_profit(spec, at_mean, 0, rivals, None, None)) < 0.99 * profit.max()
+
+
+class Constant:
+    name = "constant"
+
+    def __init__(self, price: float):
+        self.price = price
+
+    def reset(self, seed=None) -> None:
+        pass
+
+    def act(self, context) -> float:
+        return self.price
+
+
+def test_no_constant_price_beats_the_oracle_with_spread_rivals():
+    spec = spread_rivals_task(horizon=6)
+    oracle = run_episode(OraclePolicy(spec), spec, 0, 0)
+    for p in np.linspace(spec.min_price, spec.max_price, 61):
+        constant = run_episode(Constant(float(p)), spec, 0, 0)
+        assert constant.expected_profits.sum() <= oracle.expected_profits.sum() + 1e-9

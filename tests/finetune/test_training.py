@@ -151,7 +151,7 @@ def test_llm_policy_samples_reproducibly_for_rollouts():
     (True, True, False, "auto", {"use_cpu": False, "bf16": True}),  # GPU runs bf16 whatever the host CPU
     (True, False, True, "auto", {"use_cpu": False, "bf16": False}),  # an old GPU: fp32
     (True, True, False, "fp32", {"use_cpu": False, "bf16": False}),  # explicit choice obeyed
-    (False, True, False, "auto", {"use_cpu": True, "bf16": False}),  # CPU without native bf16: fp32
+    (False, True, False, "auto", {"use_cpu": True, "bf16": False}),  # CPU without fast (AMX) bf16: fp32
     (False, False, True, "auto", {"use_cpu": True, "bf16": True}),
 ])
 def test_hardware_flags_pick_bf16_where_the_training_device_runs_it(monkeypatch, gpu, gpu_bf16, cpu_bf16, dtype,
@@ -162,7 +162,7 @@ def test_hardware_flags_pick_bf16_where_the_training_device_runs_it(monkeypatch,
     monkeypatch.delenv(model_module.DTYPE_ENV, raising=False)  # the CPU's flags decide, not the run's override
     monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: gpu_bf16)
-    monkeypatch.setattr(model_module, "cpu_has_native_bf16", lambda: cpu_bf16)
+    monkeypatch.setattr(model_module, "cpu_has_fast_bf16", lambda: cpu_bf16)
     assert hardware_flags(dtype) == {**expected, "fp16": False}
 
 
