@@ -28,7 +28,8 @@ def hardware_flags(dtype: str) -> dict:
 
     "auto" means bf16 mixed precision on a GPU that supports it (every Ampere or newer card), and
     on a CPU only where bf16 is fast (AMX, `resolve_dtype`): elsewhere a LoRA step in bf16 was
-    measured no faster (AVX512-BF16 alone) or 3x slower (no bf16 instructions). An explicit "bf16" or "fp32", or `$PRICING_DTYPE`, is obeyed on either.
+    measured no faster (AVX512-BF16 alone) or 3x slower (no bf16 instructions). An explicit "bf16"
+    or "fp32", or `$PRICING_DTYPE`, is obeyed on either.
     """
     gpu = torch.cuda.is_available()
     if gpu and str(dtype).lower() == "auto" and forced_dtype() is None:
