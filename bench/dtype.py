@@ -35,8 +35,9 @@ sys.path.insert(0, str(ROOT))
 from agent import register_llm  # noqa: E402
 from agent.model import load_base, resolve_dtype  # noqa: E402
 from bench.baselines import machine_info, paired_differences  # noqa: E402
+from bench.chunk_cache import cached_rows  # noqa: E402
 from env.distribution import sample_task  # noqa: E402
-from env.evaluation import bootstrap_ci, evaluate  # noqa: E402
+from env.evaluation import bootstrap_ci  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 ADAPTER = ROOT / "agent" / "adapters" / "pricing-sft"
@@ -54,21 +55,7 @@ def decision_rows(dtype: str, tasks: list, args) -> pd.DataFrame:
     name = f"sft-{dtype}"
     register_llm(adapter=str(ADAPTER), name=name, dtype=dtype)
     cache = args.cache / f"{name}-T{args.horizon}-s{args.seed}"
-    cache.mkdir(parents=True, exist_ok=True)
-    frames = []
-    for start in range(0, len(tasks), args.chunk):
-        chunk = tasks[start:start + args.chunk]
-        path = cache / f"{chunk[0].task_id}-{chunk[-1].task_id}.json"
-        if not path.is_file():
-            result = evaluate([name], tasks=chunk, horizon=args.horizon, seed=args.seed, workers=1,
-                              batch_size=len(chunk))
-            rows = result.per_task[result.per_task.policy == name]
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(rows.to_json(orient="records"))
-            tmp.replace(path)
-            print(f"{name}: tasks {start + len(chunk)}/{len(tasks)} done", flush=True)
-        frames.append(pd.read_json(path, orient="records"))
-    return pd.concat(frames, ignore_index=True)
+    return cached_rows(name, tasks, args.horizon, args.seed, args.chunk, cache)
 
 
 def divergence(fp32: pd.DataFrame, bf16: pd.DataFrame) -> dict:

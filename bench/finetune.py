@@ -32,6 +32,7 @@ import agent  # noqa: E402,F401  (registers the evidence policy)
 from agent import register_llm  # noqa: E402
 from agent.model import resolve_dtype  # noqa: E402
 from bench.baselines import breakdown, machine_info, paired_differences  # noqa: E402
+from bench.chunk_cache import cached_rows  # noqa: E402
 from env.distribution import sample_task  # noqa: E402
 from env.evaluation import EvaluationResult, evaluate, plot_regret  # noqa: E402
 
@@ -82,28 +83,10 @@ def llm_rows(name: str, adapter: Path | None, tasks: list, args) -> tuple[pd.Dat
     suffix = "" if args.device == "cpu" else f"-{args.device.split(':')[0]}"
     suffix += "" if args.dtype == "fp32" else f"-{args.dtype}"
     cache = args.cache / f"{name}-{_adapter_tag(adapter)}-T{args.horizon}-s{args.seed}{suffix}"
-    cache.mkdir(parents=True, exist_ok=True)
-    placed = False
-    frames = []
-    for start in range(0, len(tasks), args.chunk):
-        chunk = tasks[start:start + args.chunk]
-        path = cache / f"{chunk[0].task_id}-{chunk[-1].task_id}.json"
-        if path.is_file():
-            frames.append(pd.read_json(path, orient="records"))
-            continue
-        if not placed:
-            (cache / "device.txt").write_text(_place_model(adapter_arg, args.device, args.dtype))
-            placed = True
-        result = evaluate([name], tasks=chunk, horizon=args.horizon, seed=args.seed, workers=1,
-                          batch_size=len(chunk))
-        rows = result.per_task[result.per_task.policy == name]
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(rows.to_json(orient="records"))
-        tmp.replace(path)
-        frames.append(rows)
-        print(f"{name}: tasks {start + len(chunk)}/{len(tasks)} done", flush=True)
+    rows = cached_rows(name, tasks, args.horizon, args.seed, args.chunk, cache, before_computing=lambda: (
+        cache / "device.txt").write_text(_place_model(adapter_arg, args.device, args.dtype)))
     where = cache / "device.txt"
-    return pd.concat(frames, ignore_index=True), where.read_text() if where.is_file() else "this CPU"
+    return rows, where.read_text() if where.is_file() else "this CPU"
 
 
 def main() -> None:
