@@ -19,8 +19,9 @@ policy's proposal is only an input here. The order, and what wins when rules pul
                    the nearest cent inside it (6.70), a move larger by under a cent. Kept exact
                    only when the hard range itself holds no whole cent.
 
-Rules 1-4 form the hard range [floor, ceiling]; guardrails that leave it empty (a margin
-floor above the maximum price, say) are a `GuardrailConflict`, never a silent choice.
+Rules 1-4 form the hard range [floor, ceiling], whose floor is never below one cent; guardrails
+that leave it empty (a margin floor above the maximum price, say) are a `GuardrailConflict`, never
+a silent choice.
 A proposal that is not a finite number of at least one cent (`MIN_PRICE`) is replaced by the
 current price first (a sub-cent "price" would print as 0.00).
 """
@@ -58,10 +59,12 @@ class GuardedPrice(BaseModel):
 def hard_range(context: PricingContext) -> tuple[float, float]:
     """[floor, ceiling] from rules 1-4, or GuardrailConflict when it is empty."""
     g, cost = context.guardrails, context.product.unit_cost
-    floors = {"min_price": g.min_price, "map_price": g.map_price}
+    # one cent is always a floor: a final price is whole cents, and a sub-cent current price (kept when
+    # a proposal is invalid) would otherwise round to a "price" of 0.00
+    floors = {"one cent": MIN_PRICE, "min_price": g.min_price, "map_price": g.map_price}
     if g.min_margin is not None:
         floors["min_margin"] = cost / (1 - g.min_margin)
-    floor = max([v for v in floors.values() if v is not None], default=0.0)
+    floor = max(v for v in floors.values() if v is not None)
     ceiling = g.max_price if g.max_price is not None else math.inf
     if floor > ceiling:
         which = max((v, k) for k, v in floors.items() if v is not None)[1]

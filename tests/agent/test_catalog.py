@@ -535,3 +535,27 @@ def test_a_product_that_breaks_the_policy_is_isolated_and_a_broken_policy_stops_
     assert errors(got).count("") == 7
     with pytest.raises(ArithmeticError):
         score_frames(products, history, Fussy(broken=True), batch_size=4)
+
+
+def test_no_infinite_or_nan_number_ever_reaches_a_recommendation():
+    """Issue 13, a seeded property sweep: products and histories with magnitudes from a tenth of a cent to
+    past the plausibility limit. A row either has an error or a finite price; no output is ever ±inf."""
+    rng = np.random.default_rng(13)
+    n = 60
+    magnitude = lambda size: 10.0 ** rng.uniform(-3, 10, size)  # noqa: E731 (up to 1e10: some beyond the limit)
+    products = pd.DataFrame({"sku": [f"P{i}" for i in range(n)], "unit_cost": magnitude(n) * rng.uniform(0, 1, n),
+                             "current_price": magnitude(n)})
+    rows = [(f"P{i}", t, float(magnitude(1)[0]), float(magnitude(1)[0] * rng.uniform(0, 1)))
+            for i in range(n) for t in range(int(rng.integers(0, 6)))]
+    history = pd.DataFrame(rows, columns=["sku", "period", "price", "units"])
+    numeric = [c for c in OUTPUT_COLUMNS if c not in ("sku", "name", "confidence", "binding_rules", "flags",
+                                                      "rationale", "policy", "model_id", "adapter_id", "error")]
+    for policy in ("evidence", "cost_plus", "ts"):
+        got = score_frames(typed(products), typed(history), make_policy(policy))
+        values = got[numeric].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+        assert not np.isinf(values).any(), policy
+        ok = got["error"].fillna("") == ""
+        assert ok.sum() >= n // 3  # most rows are plausible and get a price
+        assert np.isfinite(got.loc[ok, "recommended_price"].to_numpy(float)).all()
+        assert (got.loc[ok, "recommended_price"] >= 0.01).all()
+        assert got.loc[~ok, "error"].str.contains("plausibility limit|must be|not ").all()

@@ -77,9 +77,16 @@ def test_conflicts_are_clear_errors():
         apply_guardrails(5.0, ctx(cost=4.0, min_margin=0.5, max_price=6.0))
 
 
-def test_hard_range_without_rules_is_open():
+def test_hard_range_without_rules_is_open_above_one_cent():
     low, high = hard_range(ctx())
-    assert low == 0.0 and math.isinf(high)
+    assert low == 0.01 and math.isinf(high)
+
+
+def test_a_sub_cent_current_price_never_becomes_a_price_of_zero():
+    """Found by the property sweep (issue 13): an invalid proposal kept a current price of 0.0036, which
+    rounded to 0.00. The floor of one cent holds whatever the proposal."""
+    for proposal in (float("nan"), 1e-9, 0.004):
+        assert apply_guardrails(proposal, ctx(current=0.0036, cost=0.0)).price == 0.01
 
 
 @pytest.mark.parametrize("proposal", [1e-9, 0.004, 0.0, -3.0, math.nan, math.inf])
