@@ -213,9 +213,10 @@ def cpu_has_fast_bf16() -> bool:
     Measured (torch 2.13, 2 cores, bench/results/dtype.md and its predecessors): on a CPU without
     any bf16 instructions torch emulates bf16, 2-3x slower than fp32; on an Intel Xeon with
     AVX512-BF16 but no AMX, bf16 matrix products ran at 0.53-0.61x of fp32, batch scoring at
-    0.79-0.82x and a LoRA training step at 0.89-1.02x (two runs); with AMX, bf16 matrix products ran 3.2-5.8x faster
-    than fp32. bf16 also moved 1.5% of the shipped adapter's greedy prices (-0.8 points of oracle
-    profit on 32 validation tasks), a cost worth paying only for the AMX speed-up.
+    0.79-0.82x and a LoRA training step at 0.89-1.02x (two runs); with AMX, bf16 matrix
+    products ran 3.2-5.8x faster than fp32. bf16 also moved 1.5% of the shipped adapter's greedy
+    prices (-0.8 points of oracle profit on 32 validation tasks), a cost worth paying only for the
+    AMX speed-up.
     """
     return "amx_bf16" in cpu_flags()
 
@@ -497,8 +498,9 @@ def generate_batch(lm: LoadedModel, prompts: list[list[dict]] | list[str], max_n
     fixed by its own length (`padded_length`), and prompts of equal padded length are generated
     ROWS_PER_GENERATE at a time, the last batch filled up with copies: every row is computed with
     the same shapes whatever its neighbours (tests compare each step's logits bit for bit, on the
-    tiny and the real model). The price: up to 63 pad tokens a prompt and some duplicate rows;
-    batching beyond a few rows gained nothing on these CPUs anyway (bench/results/throughput.md).
+    tiny and the real model). The price: up to 63 pad tokens a prompt, some duplicate rows and
+    smaller batches; 16 prompts of 305-574 tokens took 34 s this way against 24 s as one batch
+    (fp32, 2 cores), where four rows a generate was the fastest fixed size tried (2, 3, 4, 8, 16).
     """
     if not prompts:
         return []

@@ -71,6 +71,11 @@ def _markup_root(log_z: float, mu: float) -> float:
     return mu * (1.0 + x)
 
 
+def _log_rest(utilities: np.ndarray, i: int, outside_utility: float) -> float:
+    """log D_i: the log of everyone's exp-utility but firm i's, the outside option included."""
+    return float(logsumexp(np.append(np.delete(utilities, i), outside_utility)))
+
+
 def best_response(i: int, prices, qualities, costs, mu: float, outside: float,
                   bounds: tuple[float, float] | None = None) -> float:
     """Firm i's profit-maximising price against the others' `prices` (its own entry is ignored).
@@ -79,8 +84,7 @@ def best_response(i: int, prices, qualities, costs, mu: float, outside: float,
     because the profit is quasi-concave in the firm's own price.
     """
     a, p = np.asarray(qualities, float), np.asarray(prices, float)
-    others = np.delete((a - p) / mu, i)
-    log_d = float(logsumexp(np.append(others, outside / mu)))
+    log_d = _log_rest((a - p) / mu, i, outside / mu)
     price = float(costs[i]) + _markup_root((a[i] - float(costs[i]) - mu) / mu - log_d, mu)
     return float(np.clip(price, *bounds)) if bounds is not None else price
 
@@ -91,8 +95,7 @@ def foc_residuals(prices, qualities, costs, mu: float, outside: float) -> np.nda
     u = (a - p) / mu
     out = np.empty(p.size)
     for i in range(p.size):
-        log_d = logsumexp(np.append(np.delete(u, i), outside / mu))
-        out[i] = (p[i] - c[i]) / mu - 1.0 - np.exp(u[i] - log_d)
+        out[i] = (p[i] - c[i]) / mu - 1.0 - np.exp(u[i] - _log_rest(u, i, outside / mu))
     return out
 
 
