@@ -4,7 +4,15 @@ Importing `agent` registers the LLM policy with the evaluation harness as `llm` 
 loaded lazily, on its first decision) and the evidence-following baseline as `evidence`.
 """
 
-from env.evaluation import register_policy
+import os
+
+# MKL's conditional numerical reproducibility (before torch loads MKL). Why: without it, on an AMD EPYC
+# the same prompt's logits differed in the last bits between a batch of copies and a mixed batch of the
+# same shapes (MKL picks kernels by the data's memory layout), which flips near-tied greedy digits; with
+# it the batch-invariance tests pass bit for bit. A value the user set is kept.
+os.environ.setdefault("MKL_CBWR", "AUTO")
+
+from env.evaluation import register_policy  # noqa: E402
 
 
 def register_llm(model: str | None = None, adapter: str | None = None, name: str = "llm",

@@ -81,7 +81,7 @@ from pydantic import ValidationError
 
 from agent.guardrails import GuardrailConflict, hard_range
 from agent.recommend import Recommendation, recommend_batch
-from env.context import Policy, PricingContext
+from env.context import MIN_PRICE_AMOUNT, Policy, PricingContext
 
 GUARDRAIL_COLUMNS = ("min_price", "max_price", "map_price", "min_margin", "max_change", "price_ending")
 PRODUCT_REQUIRED = ("sku", "unit_cost", "current_price")
@@ -403,6 +403,8 @@ def _field_message(e: dict) -> str:
         return e["msg"].removeprefix("Value error, ")
     if kind == "less_than_equal":
         return f"above the plausibility limit of {e['ctx']['le']:g} (got {_short(value)})"
+    if kind == "greater_than_equal" and e["ctx"]["ge"] == MIN_PRICE_AMOUNT:
+        return f"must be a price of at least {MIN_PRICE_AMOUNT:g} (got {_short(value)})"
     text = e["msg"].replace("Input should be", "must be")
     return text + (f" (got {_short(value)})" if isinstance(value, str | int | float) else "")
 

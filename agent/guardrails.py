@@ -7,6 +7,11 @@ policy's proposal is only an input here. The order, and what wins when rules pul
 2. `max_price`     ceiling
 3. `map_price`     minimum advertised price (a floor)
 4. `min_margin`    floor at unit_cost / (1 - min_margin)
+4b. default band   only on a side the merchant left open (`PricingContext.default_band`): with no
+                   floor of any kind, not below the unit cost (`default_floor`); with no max_price,
+                   not above `default_max_multiple` (3) x the highest price seen (`default_ceiling`).
+                   Why: without bounds nothing but the policy decides, and a runaway proposal (a
+                   model that read an instruction in a product text, say) must not become a price.
 5. `max_change`    stay within current_price * (1 +/- max_change); where that band lies outside
                    the hard range of rules 1-4 (a price already outside the rules), the hard
                    range wins and the price moves to its nearest edge
@@ -19,7 +24,7 @@ policy's proposal is only an input here. The order, and what wins when rules pul
                    the nearest cent inside it (6.70), a move larger by under a cent. Kept exact
                    only when the hard range itself holds no whole cent.
 
-Rules 1-4 form the hard range [floor, ceiling], whose floor is never below one cent; guardrails
+Rules 1-4b form the hard range [floor, ceiling], whose floor is never below one cent; guardrails
 that leave it empty (a margin floor above the maximum price, say) are a `GuardrailConflict`, never
 a silent choice.
 A proposal that is not a finite number of at least one cent (`MIN_PRICE`) is replaced by the
@@ -57,15 +62,17 @@ class GuardedPrice(BaseModel):
 
 
 def hard_range(context: PricingContext) -> tuple[float, float]:
-    """[floor, ceiling] from rules 1-4, or GuardrailConflict when it is empty."""
+    """[floor, ceiling] from rules 1-4b, or GuardrailConflict when it is empty."""
     g, cost = context.guardrails, context.product.unit_cost
+    default_floor, default_ceiling = context.default_band()
     # one cent is always a floor: a final price is whole cents, and a sub-cent current price (kept when
     # a proposal is invalid) would otherwise round to a "price" of 0.00
-    floors = {"one cent": MIN_PRICE, "min_price": g.min_price, "map_price": g.map_price}
+    floors = {"one cent": MIN_PRICE, "min_price": g.min_price, "map_price": g.map_price,
+              "default_floor": default_floor}
     if g.min_margin is not None:
         floors["min_margin"] = cost / (1 - g.min_margin)
     floor = max(v for v in floors.values() if v is not None)
-    ceiling = g.max_price if g.max_price is not None else math.inf
+    ceiling = g.max_price if g.max_price is not None else default_ceiling
     if floor > ceiling:
         which = max((v, k) for k, v in floors.items() if v is not None)[1]
         raise GuardrailConflict(f"{which} requires a price of at least {floor:.2f} but max_price is {ceiling:.2f}")
@@ -106,6 +113,14 @@ def apply_guardrails(proposal: float, context: PricingContext) -> GuardedPrice:
         margin_floor = context.product.unit_cost / (1 - g.min_margin)
         price = bind("min_margin", price, max(price, margin_floor),
                      f"keeps at least a {g.min_margin:.0%} margin over the unit cost (price >= {margin_floor:.2f})")
+    default_floor, default_ceiling = context.default_band()
+    if default_floor is not None:
+        price = bind("default_floor", price, max(price, default_floor),
+                     f"no floor is set, so not below the unit cost {default_floor:.2f} (set min_price to go lower)")
+    if default_ceiling is not None:
+        price = bind("default_ceiling", price, min(price, default_ceiling),
+                     f"no maximum price is set, so not above {g.default_max_multiple:g}x the highest price seen "
+                     f"({default_ceiling:.2f}; set max_price to go higher)")
     low, high = floor, ceiling
     if g.max_change is not None:
         band_low, band_high = current * (1 - g.max_change), current * (1 + g.max_change)

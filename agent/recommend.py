@@ -139,6 +139,9 @@ def build_recommendation(context: PricingContext, evidence: Evidence, proposal: 
     elif point is None:
         flags.append("no demand estimate at this price: it lies outside the range the evidence covers")
     flags += [f"note: {n}" for n in evidence.notes if "elasticity" not in n]
+    if context.product.name_cut_from is not None:
+        flags.append(f"name cut to its first {len(context.product.name):,} of {context.product.name_cut_from:,} "
+                     "characters (names never enter the price)")
     reason = proposal.reason
     if reason and not grounded(reason, _known_numbers(context, evidence, price)):
         flags.append("model reason dropped: it quoted numbers that are not in the evidence")

@@ -2,17 +2,30 @@
 
 Why: an LLM policy costs about a second a decision here, so a 200-task benchmark takes hours; each
 chunk (one lock-step batch) is written atomically as it finishes, so a run cut short resumes where
-it stopped and still gives the numbers of one uninterrupted run.
+it stopped and still gives the numbers of one uninterrupted run. A cache remembers the code that
+filled it (`code_fingerprint`): after any change to `env/` or `agent/` (the prompt, generation, the
+market) its chunks are recomputed, never served as if the new code had made them.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from env.evaluation import evaluate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def code_fingerprint() -> str:
+    """A hash of every source file a decision depends on (the market in `env/`, the agent in `agent/`)."""
+    digest = hashlib.sha256()
+    for path in sorted([*ROOT.glob("env/**/*.py"), *ROOT.glob("agent/**/*.py")]):
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def cached_rows(name: str, tasks: list, horizon: int, seed: int, chunk_size: int, cache: Path,
@@ -23,6 +36,13 @@ def cached_rows(name: str, tasks: list, horizon: int, seed: int, chunk_size: int
     model on a GPU), and not at all when every chunk is.
     """
     cache.mkdir(parents=True, exist_ok=True)
+    stamp, code = cache / "code.txt", code_fingerprint()
+    if stamp.is_file() and stamp.read_text().strip() != code:
+        stale = sorted(cache.glob("*.json"))
+        print(f"{name}: {len(stale)} cached chunks were made by other code; recomputing", flush=True)
+        for path in stale:
+            path.unlink()
+    stamp.write_text(code + "\n")
     frames, prepared = [], False
     for start in range(0, len(tasks), chunk_size):
         chunk = tasks[start:start + chunk_size]

@@ -191,13 +191,13 @@ GOOD-2,2024-01-01,18.99,4
 
 EXPECTED_ERRORS = {
     "NOCOST": "unit_cost: missing",
-    "NEGPRICE": "current_price: must be greater than 0",
+    "NEGPRICE": "current_price: must be a price of at least 1e-06",
     "NANCOST": "unit_cost: not a finite number",
     "TEXT": "current_price: not a number ('abc')",
     "DUP": "sku: duplicate SKU, on 2 rows",
     "MINMAX": "guardrails: min_price (20.0) is above max_price (10.0)",
     "MARGIN": "guardrails conflict: min_margin requires a price of at least 20.00 but max_price is 15.00",
-    "BADHIST": "history period 1: price: must be greater than 0 (got '-1')",
+    "BADHIST": "history period 1: price: must be a price of at least 1e-06 (got '-1')",
     "": "sku: missing (products data row 10)",
 }
 

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from agent.guardrails import GuardrailConflict, apply_guardrails, hard_range
-from env.context import Guardrails, PricingContext, Product
+from env.context import Guardrails, HistoryRow, PricingContext, Product
 
 
 def ctx(current=10.0, cost=4.0, **rules) -> PricingContext:
@@ -77,9 +77,30 @@ def test_conflicts_are_clear_errors():
         apply_guardrails(5.0, ctx(cost=4.0, min_margin=0.5, max_price=6.0))
 
 
-def test_hard_range_without_rules_is_open_above_one_cent():
-    low, high = hard_range(ctx())
-    assert low == 0.01 and math.isinf(high)
+def test_without_rules_a_default_band_binds_from_the_cost_to_three_times_the_highest_price_seen():
+    """Issue 13: with no bounds a runaway proposal (1e12, one cent) was "legal". Now the open sides get a
+    stated band, and the rule that bound says so."""
+    context = PricingContext(product=Product(sku="A", unit_cost=4.0, current_price=10.0),
+                             history=(HistoryRow(period=0, price=12.0, units=5, competitor_price=14.0),))
+    assert hard_range(context) == (4.0, 42.0)  # 3 x the rival's 14, the highest price seen
+    high = apply_guardrails(1e12, context)
+    assert high.price == 42.0 and rules(high) == ["default_ceiling"] and "set max_price" in high.binding[0].detail
+    low = apply_guardrails(0.01, context)
+    assert low.price == 4.0 and rules(low) == ["default_floor"] and "set min_price" in low.binding[0].detail
+    assert apply_guardrails(20.0, context).binding == []
+
+
+def test_the_default_band_yields_to_every_rule_the_merchant_set():
+    assert hard_range(ctx(max_price=20.0)) == (4.0, 20.0)  # the merchant's ceiling replaces the default one
+    assert hard_range(ctx(min_price=1.0)) == (1.0, 30.0)  # any floor of theirs replaces the cost floor
+    assert hard_range(ctx(min_margin=0.1))[0] == pytest.approx(4 / 0.9)
+    assert hard_range(ctx(max_price=3.0)) == (0.01, 3.0)  # capped below cost on purpose: no cost floor
+    assert hard_range(ctx(min_price=50.0)) == (50.0, 50.0)  # a floor above 3x seen widens the ceiling
+    assert hard_range(ctx(default_max_multiple=10.0)) == (4.0, 100.0)
+    assert hard_range(ctx(current=1.0, cost=5.0)) == (5.0, 5.0)  # a cost above 3x the price: no conflict
+    assert hard_range(ctx(cost=0.0)) == (0.01, 30.0)  # a free good: one cent stays the floor
+    with pytest.raises(ValueError, match="default_max_multiple"):
+        Guardrails(default_max_multiple=0.5)
 
 
 def test_a_sub_cent_current_price_never_becomes_a_price_of_zero():
@@ -93,7 +114,7 @@ def test_a_sub_cent_current_price_never_becomes_a_price_of_zero():
 def test_a_sub_cent_or_non_finite_proposal_keeps_the_current_price(proposal):
     result = apply_guardrails(proposal, ctx())
     assert result.price == 10.0 and rules(result) == ["invalid_proposal"]
-    assert apply_guardrails(0.01, ctx()).price == 0.01  # one cent is a price
+    assert apply_guardrails(0.01, ctx(cost=0.0)).price == 0.01  # one cent is a price
 
 
 @pytest.mark.parametrize(

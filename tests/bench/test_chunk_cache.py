@@ -30,3 +30,19 @@ def test_cached_rows_resume_to_the_rows_of_one_run(tmp_path, capsys):
     again = cached_rows("ts", tasks, 8, 0, 2, tmp_path / "parts", before_computing=lambda: calls.append(1))
     assert calls == [1, 1]  # nothing left to compute: no preparation either
     pd.testing.assert_frame_equal(again[cols], whole[cols])
+
+
+def test_a_cache_made_by_other_code_is_recomputed(tmp_path, monkeypatch, capsys):
+    """A prompt or market change must not be served stale decisions from an old cache."""
+    import bench.chunk_cache as chunk_cache
+
+    tasks = [sample_task("validation", i, 6) for i in range(2)]
+    calls = []
+    cached_rows("ts", tasks, 6, 0, 2, tmp_path, before_computing=lambda: calls.append(1))
+    cached_rows("ts", tasks, 6, 0, 2, tmp_path, before_computing=lambda: calls.append(1))
+    assert calls == [1]
+    monkeypatch.setattr(chunk_cache, "code_fingerprint", lambda: "other-code")
+    capsys.readouterr()
+    rows = cached_rows("ts", tasks, 6, 0, 2, tmp_path, before_computing=lambda: calls.append(1))
+    assert calls == [1, 1] and "1 cached chunks were made by other code" in capsys.readouterr().out
+    assert (tmp_path / "code.txt").read_text().strip() == "other-code" and len(rows) == 2

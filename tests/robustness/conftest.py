@@ -23,6 +23,8 @@ class Case:
     rows_lost: int = 0
     guardrail_violations: int = 0
     detail: str = ""
+    # for text planted in a product name: 1 if its price differs from the same facts under a neutral name
+    injection_moved: int | None = None
 
 
 LEDGER: list[Case] = []
@@ -31,8 +33,8 @@ LEDGER: list[Case] = []
 @pytest.fixture
 def ledger():
     def record(boundary: str, case: str, outcome: str, rows_lost: int = 0, guardrail_violations: int = 0,
-               detail: str = "") -> None:
-        LEDGER.append(Case(boundary, case, outcome, rows_lost, guardrail_violations, detail[:200]))
+               detail: str = "", injection_moved: int | None = None) -> None:
+        LEDGER.append(Case(boundary, case, outcome, rows_lost, guardrail_violations, detail[:200], injection_moved))
 
     return record
 
@@ -46,7 +48,12 @@ def totals() -> dict:
         b[c.outcome] += 1
         b["rows lost"] += c.rows_lost
         b["guardrail violations"] += c.guardrail_violations
-    return {"inputs": len(LEDGER), "clear errors": by_outcome["clear error"], "handled": by_outcome["handled"],
+        if c.injection_moved is not None:
+            b["injected"] += 1
+            b["injection moved"] += c.injection_moved
+    injected = [c for c in LEDGER if c.injection_moved is not None]
+    return {"injected": len(injected), "injection moved": sum(c.injection_moved for c in injected),
+            "inputs": len(LEDGER), "clear errors": by_outcome["clear error"], "handled": by_outcome["handled"],
             "crashes": by_outcome["crash"], "rows lost": sum(c.rows_lost for c in LEDGER),
             "guardrail violations": sum(c.guardrail_violations for c in LEDGER),
             "by boundary": {k: dict(v) for k, v in boundaries.items()}, "cases": [asdict(c) for c in LEDGER]}
@@ -58,7 +65,8 @@ def pytest_terminal_summary(terminalreporter):
     t = totals()
     terminalreporter.write_line(
         f"robustness: {t['inputs']} hostile inputs, {t['clear errors']} clear errors, {t['handled']} handled, "
-        f"{t['crashes']} crashes, {t['rows lost']} rows lost, {t['guardrail violations']} guardrail violations")
+        f"{t['crashes']} crashes, {t['rows lost']} rows lost, {t['guardrail violations']} guardrail violations, "
+        f"{t['injection moved']} of {t['injected']} injected texts moved a price")
     path = os.environ.get("PRICING_ROBUSTNESS_REPORT")
     if path:
         with open(path, "w") as f:

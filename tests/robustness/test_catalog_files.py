@@ -120,6 +120,19 @@ def _violations(products, history, out_path) -> int:
     return bad
 
 
+INJECTED = ("formula injection names", "instructions in the name", "quoted newlines and commas")
+
+
+def _neutral_prices_differ(products, out, pricer, tmp) -> int:
+    """1 if the same file with every name replaced by a neutral one gets other prices, else 0."""
+    neutral = read_table(products).assign(name="item")
+    path = tmp / f"neutral-{products.stem}.csv"
+    neutral.to_csv(path, index=False)
+    score_files(path, None, tmp / f"neutral-out-{products.stem}.csv", pricer, progress=False)
+    got = read_table(out)["recommended_price"].tolist()
+    return int(got != read_table(tmp / f"neutral-out-{products.stem}.csv")["recommended_price"].tolist())
+
+
 @pytest.mark.parametrize("policy", ["chaos", "evidence"])
 def test_hostile_catalog_files(tmp_path, ledger, policy):
     for name, products, history in _cases(tmp_path):
@@ -144,9 +157,13 @@ def test_hostile_catalog_files(tmp_path, ledger, policy):
             for value in row.values():
                 if value and value[0] in "=+@\t\r" and not value.lstrip("+").replace(".", "", 1).isdigit():
                     raise AssertionError(f"{name}: formula cell {value[:40]!r} reached the CSV")
+        moved = None
+        if name in INJECTED:
+            moved = _neutral_prices_differ(products, out, Chaos() if policy == "chaos" else make_policy(policy),
+                                           tmp_path)
         ledger("catalog file", f"{name} ({policy})", "handled", rows_lost=lost, guardrail_violations=violations,
-               detail=f"{summary.scored} scored, {summary.errors} row errors")
-        assert lost == 0 and violations == 0, name
+               detail=f"{summary.scored} scored, {summary.errors} row errors", injection_moved=moved)
+        assert lost == 0 and violations == 0 and not moved, name
 
 
 def test_100k_rows_are_scored_without_loss(tmp_path, ledger):
