@@ -22,6 +22,7 @@ import math
 import numpy as np
 from pydantic import BaseModel
 
+from agent.guardrails import GuardrailConflict, hard_range
 from env.context import PricingContext
 
 PRIOR_ELASTICITY = -2.0
@@ -182,15 +183,17 @@ def _fit(context: PricingContext) -> tuple[_Posterior | None, DemandFit | None]:
 
 
 def search_range(context: PricingContext) -> tuple[float, float]:
-    """Where prices are considered: the guardrails' hard range, else a wide band around the data."""
-    g, product = context.guardrails, context.product
-    seen = [r.price for r in context.history] or [product.current_price]
-    low = max([v for v in (g.min_price, g.map_price) if v is not None], default=0.0)
-    if g.min_margin is not None:
-        low = max(low, product.unit_cost / (1 - g.min_margin))
-    low = low or max(product.unit_cost * 0.9, min(seen) * 0.5, 0.01)
-    high = g.max_price if g.max_price is not None else max(max(seen) * 2.0, product.unit_cost * 3.0)
-    return low, max(high, low)
+    """Where prices are considered: the guardrails' hard range (`agent.guardrails.hard_range`).
+
+    With no bounds set that is the default band (unit cost to 3x the highest price seen), so the
+    curve and the optimum never lie where the guardrails would not let a price go. Guardrails that
+    admit no price are refused at every entry point; here they fall back to the nearer rule.
+    """
+    try:
+        return hard_range(context)
+    except GuardrailConflict:
+        ceiling = context.guardrails.max_price
+        return ceiling, ceiling
 
 
 def supported_range(context: PricingContext) -> tuple[float, float]:

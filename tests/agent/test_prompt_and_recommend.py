@@ -100,11 +100,11 @@ def test_no_estimate_is_invented_beyond_the_evidence():
     assert rec.price == pytest.approx(40.0)  # inside the curve: estimated there, not at its edge
     assert rec.expected_units == pytest.approx(rec.evidence.point(40.0).units)
     assert rec.evidence.point(40.0).units < rec.evidence.point(rec.evidence.supported_range[1]).units
-    # no max price at all: the default band stops it (and says so); still beyond the curve, so no estimate
+    # no max price at all: the default band stops it (and says so) at the top of the curve's range
     runaway = recommend(context(), Wild())
     assert runaway.price == pytest.approx(3 * context().highest_price_seen(), abs=0.01)
-    assert runaway.expected_profit is None and runaway.evidence.point(runaway.price) is None
-    assert any("no demand estimate at this price" in f for f in runaway.flags)
+    assert runaway.evidence.search_range[1] == pytest.approx(runaway.price, abs=0.01)
+    assert runaway.expected_profit == pytest.approx(runaway.evidence.point(runaway.price).profit)
     assert [b.rule for b in runaway.binding_rules] == ["default_ceiling"] and "default_ceiling" in runaway.rationale
 
 
