@@ -501,6 +501,9 @@ def generate_batch(lm: LoadedModel, prompts: list[list[dict]] | list[str], max_n
     tiny and the real model). The price: up to 63 pad tokens a prompt, some duplicate rows and
     smaller batches; 16 prompts of 305-574 tokens took 34 s this way against 24 s as one batch
     (fp32, 2 cores), where four rows a generate was the fastest fixed size tried (2, 3, 4, 8, 16).
+    Equal shapes are not enough on every CPU: on an AMD EPYC, MKL's default dispatch still gave a
+    row other last bits in a mixed batch than among copies of itself; `agent/__init__.py` turns on
+    MKL's conditional numerical reproducibility (MKL_CBWR=AUTO, no measurable cost on a matmul).
     """
     if not prompts:
         return []
