@@ -3,29 +3,19 @@
 Why: an LLM policy costs about a second a decision here, so a 200-task benchmark takes hours; each
 chunk (one lock-step batch) is written atomically as it finishes, so a run cut short resumes where
 it stopped and still gives the numbers of one uninterrupted run. A cache remembers the code that
-filled it (`code_fingerprint`): after any change to `env/` or `agent/` (the prompt, generation, the
+filled it (`agent.provenance.code_fingerprint`): after any change to `env/` or `agent/` (the prompt, generation, the
 market) its chunks are recomputed, never served as if the new code had made them.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
+from agent.provenance import code_fingerprint
 from env.evaluation import evaluate
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def code_fingerprint() -> str:
-    """A hash of every source file a decision depends on (the market in `env/`, the agent in `agent/`)."""
-    digest = hashlib.sha256()
-    for path in sorted([*ROOT.glob("env/**/*.py"), *ROOT.glob("agent/**/*.py")]):
-        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def cached_rows(name: str, tasks: list, horizon: int, seed: int, chunk_size: int, cache: Path,

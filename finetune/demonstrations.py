@@ -31,6 +31,7 @@ from tqdm import tqdm
 import agent  # noqa: F401  (registers the `evidence` policy with the harness)
 from agent.evidence import Evidence, compute_evidence
 from agent.prompt import render_messages
+from agent.provenance import code_fingerprint
 from env.context import PricingContext
 from env.distribution import sample_task
 from env.evaluation import build_policy, start_market
@@ -174,18 +175,24 @@ def save_demonstrations(dataset: Dataset, cfg: DemoConfig, output: str | Path | 
     out = Path(output or cfg.output)
     dataset.save_to_disk(str(out))
     (out / "generator.json").write_text(json.dumps(
-        {"generator": "finetune.demonstrations", "config": cfg.model_dump(), "rows": len(dataset)}, indent=2))
+        {"generator": "finetune.demonstrations", "config": cfg.model_dump(), "code": code_fingerprint(),
+         "rows": len(dataset)}, indent=2))
     return out
 
 
 def load_or_generate(cfg: DemoConfig, progress: bool = True) -> Dataset:
-    """Reuses a saved dataset made by the same config, else generates and saves it."""
+    """Reuses a saved dataset made by the same config and the same code, else generates and saves it.
+
+    The code matters as much as the config: a dataset saved before a prompt change holds old prompts.
+    """
     from datasets import load_from_disk
 
     out = Path(cfg.output)
     meta = out / "generator.json"
-    if meta.is_file() and json.loads(meta.read_text()).get("config") == cfg.model_dump():
-        return load_from_disk(str(out))
+    if meta.is_file():
+        saved = json.loads(meta.read_text())
+        if saved.get("config") == cfg.model_dump() and saved.get("code") == code_fingerprint():
+            return load_from_disk(str(out))
     dataset = generate_demonstrations(cfg, progress)
     save_demonstrations(dataset, cfg)
     return dataset

@@ -64,6 +64,19 @@ def test_saved_with_its_generator_config_and_reused(tmp_path):
     assert len(load_or_generate(cfg, progress=False)) == 2
 
 
+def test_a_dataset_saved_by_other_code_is_regenerated(tmp_path, monkeypatch):
+    """Saved prompts of an older prompt format must not be trained on after the code changed."""
+    import finetune.demonstrations as demonstrations
+
+    cfg = CFG.model_copy(update={"output": str(tmp_path / "demos")})
+    ds = load_or_generate(cfg, progress=False)
+    full = len(ds)
+    save_demonstrations(ds.select(range(2)), cfg)
+    monkeypatch.setattr(demonstrations, "code_fingerprint", lambda: "other-code")
+    assert len(load_or_generate(cfg, progress=False)) == full  # regenerated, not the 2 saved rows
+    assert json.loads((tmp_path / "demos" / "generator.json").read_text())["code"] == "other-code"
+
+
 def test_config_errors_name_the_field(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("learning_rat: 0.1\n")
