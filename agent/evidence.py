@@ -23,6 +23,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from agent.guardrails import GuardrailConflict, hard_range
+from env import demand_fit
 from env.context import PricingContext
 
 PRIOR_ELASTICITY = -2.0
@@ -93,20 +94,17 @@ class _Posterior(BaseModel):
     with_competitor: bool
 
 
-def _censored(r) -> bool:
-    return r.inventory is not None and r.units >= r.inventory - 1e-9
-
-
 def usable_rows(context: PricingContext) -> list:
-    """Rows that show demand: sold-out periods are censored (they show supply) and left out.
+    """Rows that show demand (`env.demand_fit.demand_rows`): neither sold out nor choked.
 
-    Unless fewer than two other periods sold anything: then sold-out periods enter as what they
+    Unless fewer than two such periods sold anything: then sold-out periods enter as what they
     are, lower bounds on demand. Dropping them left a product that sold out on the way up and
     nothing at the top with no fit at all, stuck at a price where nothing sells.
     """
-    rows = [r for r in context.history if r.units > 0 and not _censored(r)]
+    rows = [r for r in demand_fit.demand_rows(context.history) if r.units > 0]
     if len(rows) < 2:
-        rows = [r for r in context.history if r.units > 0]
+        dead = choke_price(context)
+        rows = [r for r in context.history if r.units > 0 and (dead is None or r.price < dead)]
     return rows
 
 
@@ -115,15 +113,10 @@ def choke_price(context: PricingContext) -> float | None:
 
     A log-linear curve never reaches zero, so it cannot represent a choke price: fitted with zero
     sales floored to some small number, it reads them as a mild drop and keeps a price at which
-    nothing sells. Those periods are kept out of the fit and bound the search from above instead.
+    nothing sells. Those periods are kept out of the fit and bound the search from above instead
+    (`env.demand_fit.choke_cap`, which homes in on the choke as probes come back).
     """
-    positive = [r.units for r in context.history if r.units > 0]
-    if not positive:
-        return None
-    tiny = 0.02 * float(np.median(positive))
-    dead = [r.price for r in context.history
-            if r.units <= tiny and (r.inventory is None or r.inventory > r.units + 1e-9)]
-    return min(dead) if dead else None
+    return demand_fit.choke_price(demand_fit.uncensored(context.history))
 
 
 def _fit(context: PricingContext) -> tuple[_Posterior | None, DemandFit | None]:
@@ -131,41 +124,23 @@ def _fit(context: PricingContext) -> tuple[_Posterior | None, DemandFit | None]:
     if not rows:
         return None, None
     p_ref = context.product.current_price
-    x = np.log(np.array([r.price for r in rows]) / p_ref)
-    y = np.log(np.array([r.units for r in rows], dtype=float))
-    comps = [r.competitor_price for r in rows]
-    with_comp = all(c is not None for c in comps) and np.std(np.log(np.array(comps, float))) > 0.01 \
-        and len(rows) >= 6
-    cols = [np.ones_like(x), x] + ([np.log(np.array(comps, float) / p_ref)] if with_comp else [])
-    X = np.column_stack(cols)
+    with_comp = demand_fit.competitor_column(rows) is not None
+    X, y = demand_fit.loglinear_design(rows, p_ref, with_comp, offset=0.0)  # every row sold: log(units)
     k = X.shape[1]
     prior_mean = np.zeros(k)
     prior_mean[1] = PRIOR_ELASTICITY
-    prior_prec = np.zeros((k, k))
-    prior_prec[0, 0] = 1.0 / 10.0**2  # the level: essentially free
-    prior_prec[1, 1] = 1.0 / PRIOR_ELASTICITY_STD**2
-    if with_comp:
-        prior_prec[2, 2] = 1.0  # cross elasticity ~ N(0, 1)
-    # residual noise: shrink the sample estimate towards 0.2 with 3 pseudo-observations
-    # (with no more rows than coefficients the fit is exact and the residuals say nothing about the
-    # noise: measuring them against the prior mean instead inflated the noise, and through the
-    # lognormal mean the expected units, by orders of magnitude on a two-period chat history)
-    dof = max(len(rows) - k, 0)
-    resid_ss = 0.0
-    if dof > 0:
-        ols, *_ = np.linalg.lstsq(X, y, rcond=None)
-        resid = y - X @ ols
-        resid_ss = float(resid @ resid)
-    noise_var = (resid_ss + 3 * 0.2**2) / (dof + 3)
-    prec = prior_prec + X.T @ X / noise_var
-    cov = np.linalg.inv(prec)
-    mean = cov @ (prior_prec @ prior_mean + X.T @ y / noise_var)
+    # the level essentially free, the elasticity the stated prior, a cross elasticity ~ N(0, 1)
+    prior_cov = np.diag([10.0**2, PRIOR_ELASTICITY_STD**2, 1.0][:k])
+    # residual noise: the sample estimate shrunk towards 0.2 with 3 pseudo-observations (with no more
+    # rows than coefficients the fit is exact and the residuals say nothing about the noise)
+    noise_var = demand_fit.residual_variance(X, y, prior_std=0.2, prior_weight=3.0)
+    mean, cov = demand_fit.gaussian_posterior(X, y, prior_mean, prior_cov, noise_var)
     sd = math.sqrt(cov[1, 1])
-    variation = float(np.std(x))
+    variation = float(np.std(X[:, 1]))
     identified = len(rows) >= 3 and variation > 0.02 and sd < 0.6 * PRIOR_ELASTICITY_STD
     if identified:
         note = f"estimated from {len(rows)} periods with price changes"
-        if any(_censored(r) for r in rows):
+        if any(r.inventory is not None and r.units >= r.inventory - 1e-9 for r in rows):
             note += " (periods that sold out count as lower bounds on demand)"
     elif variation <= 0.02:
         note = (f"not identified: the price barely changed in the history, so the elasticity is the prior "
@@ -204,15 +179,16 @@ def supported_range(context: PricingContext) -> tuple[float, float]:
     30% beyond the data per decision; a truly inelastic product still reaches its ceiling, in a
     few geometric steps, each one checked by the sales it brings.
     """
-    return _supported(context, search_range(context), choke_price(context))
+    return _supported(context, search_range(context))
 
 
-def _supported(context: PricingContext, allowed: tuple[float, float], choke: float | None) -> tuple[float, float]:
+def _supported(context: PricingContext, allowed: tuple[float, float]) -> tuple[float, float]:
     low, high = allowed
     seen = [r.price for r in context.history] + [context.product.current_price]
     data_low, data_high = min(seen) / EXTRAPOLATION, max(seen) * EXTRAPOLATION
-    if choke is not None:
-        data_high = min(data_high, 0.97 * choke)
+    cap = demand_fit.choke_cap(demand_fit.uncensored(context.history))
+    if cap is not None:
+        data_high = min(data_high, cap)
     if data_high < low or data_low > high or data_low > data_high:  # data outside the rules: keep the rules
         return low, high
     return max(low, data_low), min(high, data_high)
@@ -223,7 +199,7 @@ def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
     post, fit = _fit(context)
     allowed_low, allowed_high = search_range(context)
     choke = choke_price(context)
-    low, high = _supported(context, (allowed_low, allowed_high), choke)
+    low, high = _supported(context, (allowed_low, allowed_high))
     ranges = {"search_range": (allowed_low, allowed_high), "supported_range": (low, high)}
     cost = context.product.unit_cost
     notes: list[str] = []

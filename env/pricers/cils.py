@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from env.context import PricingContext
-from env.pricers._fit import clip
+from env.demand_fit import clip
 from env.pricers.ils import GreedyILS
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from env.context import PricingContext
-from env.pricers._fit import clip
+from env.demand_fit import clip
 
 
 class CostPlus:

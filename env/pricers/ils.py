@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from env.context import PricingContext
-from env.pricers._fit import argmax_profit, clip, fit_linear_demand, price_grid, uncensored
+from env.demand_fit import argmax_profit, clip, fit_linear_demand, price_grid, uncensored
 
 
 class GreedyILS:

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from env.context import HistoryRow
+from env.demand_fit import competitor_column, demand_rows, log_offset, loglinear_design, ols
 from env.distribution import sample_task
 from env.market import Market
-from env.pricers._fit import competitor_column, demand_rows, log_offset, loglinear_design, ols
 from env.pricers.thompson import ThompsonSampling, TSPrior
 
 MIN_BETA_STD = 0.25  # floor on the learnt prior spread: never let the prior rule out a product

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from env.context import HistoryRow, PricingContext
-from env.pricers._fit import (
+from env.demand_fit import (
     argmax_profit,
     choke_cap,
     clip,
@@ -87,7 +87,7 @@ class ThompsonSampling:
     Assumptions: stationary demand (seasonality and reference effects are noise to it), the
     model family is right, stock-outs are censored (those rows are dropped), and a price that
     sold (next to) nothing marks a choke price: the log model is not fitted to it and the search
-    stays below it (`_fit.choke_cap`). With an empty history it plays the current price.
+    stays below it (`env.demand_fit.choke_cap`). With an empty history it plays the current price.
 
     Trust region (`max_step`, default 1.15): the search goes at most that factor beyond the
     lowest/highest price already tried. Any parametric curve is a local approximation, and one

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from env.context import PricingContext
-from env.pricers._fit import price_grid, row_profit
+from env.demand_fit import price_grid, row_profit
 
 
 class UCB:

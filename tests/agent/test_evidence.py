@@ -117,3 +117,23 @@ def test_two_period_history_predicts_units_of_the_same_size_as_observed():
     assert 60 < ev.at_current.units < 140
     assert ev.fit.noise < 0.5
     assert ev.at_current.units_low < 90 < ev.at_current.units_high
+
+
+def test_a_choke_price_is_kept_out_of_the_fit_as_the_pricers_keep_it():
+    """Issue 14, item 1: the evidence selects rows by the same rules as the classical pricers
+    (`env.demand_fit`). Periods that sold next to nothing above a choke price used to stay in the
+    log-linear fit and wreck it (noise 1.7, elasticity -4.9 where the truth is -2)."""
+    from env import demand_fit
+
+    rng = np.random.default_rng(7)
+    prices = np.round(10 * np.exp(rng.normal(0, 0.15, 30)), 2)
+    rows = tuple(HistoryRow(period=t, price=float(p),
+                            units=round(float(100 * (p / 10) ** -2 * np.exp(rng.normal(0, 0.1))) if p < 11 else 0.2, 1))
+                 for t, p in enumerate(prices))
+    context = PricingContext(product=Product(sku="C", unit_cost=4.0, current_price=float(prices[-1])), history=rows)
+    ev = compute_evidence(context)
+    assert ev.fit.observations == len(demand_fit.demand_rows(rows)) < len(rows)
+    assert ev.fit.identified and abs(ev.fit.elasticity - (-2.0)) < 0.3 and ev.fit.noise < 0.2
+    assert choke_price(context) == min(float(p) for p in prices if p >= 11)
+    assert ev.supported_range[1] == pytest.approx(demand_fit.choke_cap(list(rows)))
+    assert abs(ev.model_optimal_price / 8.0 - 1) < 0.1  # c * e / (1 + e) = 4 * 2 = 8, below the choke

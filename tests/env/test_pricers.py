@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from env.context import Guardrails, HistoryRow, Policy, PricingContext, Product
+from env.demand_fit import argmax_profit, choke_cap, price_grid, uncensored
 from env.distribution import sample_task
 from env.market import Market
 from env.pricers import (
@@ -23,7 +24,6 @@ from env.pricers import (
     fit_meta_prior,
     make_pricer,
 )
-from env.pricers._fit import argmax_profit, choke_cap, price_grid, uncensored
 from env.task import (
     Competitor,
     ConstantElasticityDemand,

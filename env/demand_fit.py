@@ -1,9 +1,12 @@
-"""Estimation and price-search helpers shared by the classical pricers.
+"""Demand fitting, once for the whole project: the classical pricers and the agent's evidence.
 
-Every learning baseline fits a demand curve to the same observed history and then searches the
-same guardrail range for the most profitable price, so the pieces live here once: which rows
-measure demand, ordinary least squares, the conjugate Gaussian update, the log-linear design
-matrix and the argmax-profit-over-a-grid step.
+Every learning baseline and the evidence the LLM reads fit a demand curve to the same observed
+history, so the rules live here once: which rows measure demand (stock-outs are censored, a
+period that sold next to nothing marks a choke price), ordinary least squares, the noise variance
+shrunk towards a prior, the conjugate Gaussian update, the log-linear and linear design matrices,
+and the argmax-profit-over-a-grid step. Before issue 14 the evidence re-derived these with other
+thresholds (it kept choked periods in its fit, and needed six rows and a 1% spread before it
+used the rival's price); `tests/agent/test_fit_pins.py` records what the move changed.
 """
 
 from __future__ import annotations
@@ -44,6 +47,12 @@ def demand_rows(history: Sequence[HistoryRow]) -> list[HistoryRow]:
     return [r for r, bad in zip(rows, choked(rows), strict=True) if not bad]
 
 
+def choke_price(rows: Sequence[HistoryRow]) -> float | None:
+    """The lowest price of an (uncensored) row that sold next to nothing, or None: where demand ends."""
+    flags = choked(rows)
+    return float(min(r.price for r, bad in zip(rows, flags, strict=True) if bad)) if flags.any() else None
+
+
 def choke_cap(rows: Sequence[HistoryRow], fallback_step: float = 1.25) -> float | None:
     """Highest price worth trying given choked rows (None if none): bisect towards the choke.
 
@@ -51,11 +60,11 @@ def choke_cap(rows: Sequence[HistoryRow], fallback_step: float = 1.25) -> float 
     below it that still sold, so repeated probes home in on the choke price instead of
     revisiting it; with no selling price below, it is the choked price / fallback_step.
     """
-    flags = choked(rows)
-    if not flags.any():
+    z = choke_price(rows)
+    if z is None:
         return None
+    flags = choked(rows)
     price = np.array([r.price for r in rows], dtype=float)
-    z = float(price[flags].min())
     below = price[~flags & (price < z)]
     return float(np.sqrt(z * below.max())) if below.size else z / fallback_step
 
