@@ -140,7 +140,7 @@ def _fit(context: PricingContext) -> tuple[_Posterior | None, DemandFit | None]:
     identified = len(rows) >= 3 and variation > 0.02 and sd < 0.6 * PRIOR_ELASTICITY_STD
     if identified:
         note = f"estimated from {len(rows)} periods with price changes"
-        if any(r.inventory is not None and r.units >= r.inventory - 1e-9 for r in rows):
+        if len(demand_fit.uncensored(rows)) < len(rows):
             note += " (periods that sold out count as lower bounds on demand)"
     elif variation <= 0.02:
         note = (f"not identified: the price barely changed in the history, so the elasticity is the prior "
