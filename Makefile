@@ -49,7 +49,8 @@ BENCH_FINETUNE_ARGS ?=
 bench: install browser
 	$(PY) bench/baselines.py
 	$(PY) bench/agent.py
-	$(PY) bench/evidence_families.py
+	$(PY) bench/toolbox.py
+	$(PY) bench/prompt_budget.py
 	$(PY) bench/throughput.py
 	$(PY) bench/robustness.py
 	$(PY) bench/audit.py

@@ -1,7 +1,8 @@
 """The LLM pricing agent: model loading, prompt, parsing, evidence, guardrails, recommendations.
 
 Importing `agent` registers the LLM policy with the evaluation harness as `llm` (the model is
-loaded lazily, on its first decision) and the evidence-following baseline as `evidence`.
+loaded lazily, on its first decision), the evidence-following baseline as `evidence`, and the
+toolbox's fixed rule and each of its candidates alone as `toolbox` and `toolbox_<candidate>`.
 """
 
 import os
@@ -29,5 +30,16 @@ def _evidence_policy(task):
     return EvidencePolicy()
 
 
+def _toolbox_policy(candidate: str | None):
+    def build(task):
+        from agent.policy import ToolboxPolicy
+
+        return ToolboxPolicy(candidate)
+    return build
+
+
 register_llm()
 register_policy("evidence", _evidence_policy)
+register_policy("toolbox", _toolbox_policy(None))
+for _name in ("loglinear", "linear", "logit", "stock_plan", "explore"):
+    register_policy(f"toolbox_{_name}", _toolbox_policy(_name))

@@ -62,6 +62,7 @@ class LoadedModel:
     model_id: str
     adapter_id: str | None
     dtype: torch.dtype
+    prompt_layout: str = "long"  # the prompt the adapter was trained on (`agent.prompt.LAYOUTS`)
 
 
 # --------------------------------------------------------------------------- paths and the default model
@@ -377,6 +378,22 @@ def resolve_adapter(name_or_path: str | Path | None, adapter: str | Path | None)
     return adapter
 
 
+def adapter_layout(folder: Path) -> str:
+    """The prompt layout an adapter folder was trained on: its `pricing.json`, else "long" (older adapters)."""
+    from agent.prompt import LAYOUT_FILE, LAYOUTS
+
+    meta = folder / LAYOUT_FILE
+    if not meta.is_file():
+        return "long"
+    try:
+        layout = json.loads(meta.read_text()).get("prompt", "long")
+    except (OSError, ValueError, AttributeError) as err:
+        raise ModelNotAvailable(f"adapter {folder}: unreadable {LAYOUT_FILE}: {err}") from err
+    if layout not in LAYOUTS:
+        raise ModelNotAvailable(f"adapter {folder}: unknown prompt layout {layout!r} (known: {', '.join(LAYOUTS)})")
+    return layout
+
+
 def load_model(name_or_path: str | Path | None = None, adapter: str | Path | None = None,
                dtype: str = "auto") -> LoadedModel:
     """Load a causal LM (+ optional LoRA adapter) for generation, cached in-process.
@@ -416,7 +433,7 @@ def load_model(name_or_path: str | Path | None = None, adapter: str | Path | Non
             adapter_id = f"{weights.parent.resolve().name}@{_file_hash(weights)}"
         _prepare(model, tokenizer)
         loaded = LoadedModel(model=model, tokenizer=tokenizer, model_id=model_id, adapter_id=adapter_id,
-                             dtype=torch_dtype)
+                             dtype=torch_dtype, prompt_layout=adapter_layout(weights.parent) if weights else "long")
         _CACHE[key] = loaded
         return loaded
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from agent.evidence import Evidence, compute_evidence
 from agent.parsing import parse_price, parse_reason
-from agent.prompt import K_RECENT, render_messages
+from agent.prompt import COMPACT_ANSWER_TOKENS, K_RECENT, render_compact, render_messages
 from env.context import PricingContext
 
 
@@ -32,10 +32,12 @@ def fallback_price(context: PricingContext, evidence: Evidence) -> float:
     return evidence.model_optimal_price or context.product.current_price
 
 
-def proposal_from_answer(text: str, context: PricingContext, evidence: Evidence) -> Proposal:
+def proposal_from_answer(text: str, context: PricingContext, evidence: Evidence,
+                         fallback: float | None = None) -> Proposal:
+    """The model's price, or `fallback` (default: the evidence's model-optimal price) when it gave none."""
     price = parse_price(text)
     if price is None:
-        return Proposal(price=fallback_price(context, evidence), text=text, reason=parse_reason(text),
+        return Proposal(price=fallback or fallback_price(context, evidence), text=text, reason=parse_reason(text),
                         fallback="the model's answer had no usable price; used the model-optimal price")
     return Proposal(price=price, text=text, reason=parse_reason(text))
 
@@ -45,7 +47,9 @@ class LLMPolicy:
 
     `lm` is a `agent.model.LoadedModel`; by default the embedded model is loaded on first use.
     Greedy decoding by default (temperature 0) so a recommendation is reproducible; with a
-    temperature, sampling is seeded from `reset(seed)` and the decision count.
+    temperature, sampling is seeded from `reset(seed)` and the decision count. The prompt is the
+    layout the adapter was trained on (`lm.prompt_layout`): the long one with the evidence, or the
+    compact one with the toolbox's candidates, whose fallback is the toolbox's rule.
     """
 
     name = "llm"
@@ -83,10 +87,20 @@ class LLMPolicy:
         if not contexts:
             return []
         evidences = evidences or [compute_evidence(c) for c in contexts]
+        seed = self._seed * 100_003 + self._calls
+        self._calls += 1
+        if self.lm.prompt_layout == "compact":  # the adapter reads the toolbox and answers only PRICE: x
+            from agent.candidates import build_toolbox, rule_price
+
+            boxes = [build_toolbox(c) for c in contexts]
+            prompts = [render_compact(c, b) for c, b in zip(contexts, boxes, strict=True)]
+            texts = generate_batch(self.lm, prompts, max_new_tokens=min(self.max_new_tokens, COMPACT_ANSWER_TOKENS),
+                                   temperature=self.temperature, seed=seed)
+            return [proposal_from_answer(t, c, e, rule_price(b, c))
+                    for t, c, e, b in zip(texts, contexts, evidences, boxes, strict=True)]
         prompts = [render_messages(c, e, self.k_recent) for c, e in zip(contexts, evidences, strict=True)]
         texts = generate_batch(self.lm, prompts, max_new_tokens=self.max_new_tokens,
-                               temperature=self.temperature, seed=self._seed * 100_003 + self._calls)
-        self._calls += 1
+                               temperature=self.temperature, seed=seed)
         return [proposal_from_answer(t, c, e) for t, c, e in zip(texts, contexts, evidences, strict=True)]
 
     def propose(self, context: PricingContext, evidence: Evidence | None = None) -> Proposal:
@@ -125,8 +139,36 @@ def make_policy(name: str = "llm", model: str | None = None, adapter: str | None
         return LLMPolicy(model=model, adapter=adapter)
     if name == "evidence":
         return EvidencePolicy()
+    if name == "toolbox":
+        return ToolboxPolicy()
     from env.pricers import PRICER_NAMES, make_pricer
 
     if name not in PRICER_NAMES:
-        raise ValueError(f"policy: unknown policy '{name}' (choose from llm, evidence, {', '.join(PRICER_NAMES)})")
+        raise ValueError(f"policy: unknown policy '{name}' (choose from llm, evidence, toolbox, "
+                         f"{', '.join(PRICER_NAMES)})")
     return make_pricer(name)
+
+
+class ToolboxPolicy:
+    """Prices by one fixed rule over the toolbox's candidates (`agent.candidates`), or one candidate.
+
+    `candidate=None` is the rule (stock plan where there is one, else the best-fitting family's
+    optimum); a name ("loglinear", "linear", "logit", "stock_plan", "explore") charges that candidate
+    alone where it exists and the rule's price otherwise. These are the deterministic baselines a
+    learned picker must beat.
+    """
+
+    def __init__(self, candidate: str | None = None):
+        self.candidate = candidate
+        self.name = "toolbox" if candidate is None else f"toolbox_{candidate}"
+
+    def reset(self, seed: int | None = None) -> None:
+        pass
+
+    def act(self, context: PricingContext) -> float:
+        from agent.candidates import build_toolbox, rule_price
+
+        box = build_toolbox(context)
+        chosen = box.candidate(self.candidate) if self.candidate else None
+        price = chosen.price if chosen is not None else rule_price(box, context)
+        return price if price is not None else context.product.current_price

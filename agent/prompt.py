@@ -20,11 +20,16 @@ import json
 
 import numpy as np
 
-from agent.evidence import Evidence
+from agent.evidence import Evidence, search_range
 from env.context import PricingContext
 
 K_RECENT = 12
 NEUTRAL_NAME = "product"  # what the model reads instead of any product's name
+# Prompt layouts an adapter can be trained on; an adapter folder names its own in LAYOUT_FILE (the shipped
+# adapter of 2026-11-25 predates the file and reads "long").
+LAYOUTS = ("long", "compact")
+LAYOUT_FILE = "pricing.json"
+COMPACT_ANSWER_TOKENS = 12  # "PRICE: 1234.56" and an end token, with room to spare
 
 SYSTEM = (
     "You are a pricing engine. You read a product's sales history and evidence and answer with the "
@@ -111,3 +116,60 @@ def render_messages(context: PricingContext, evidence: Evidence, k_recent: int =
     body = "\n".join(facts + _history_lines(context, k_recent) + _evidence_lines(evidence))
     return [{"role": "system", "content": SYSTEM},
             {"role": "user", "content": body + "\nWhat price next?"}]
+
+
+# --------------------------------------------------------------------------- the compact prompt (issue 14)
+
+COMPACT_SYSTEM = "Answer PRICE: <number>, the most profitable price."
+COMPACT_RECENT = 3
+
+
+def _compact_facts(context: PricingContext) -> list[str]:
+    p, g = context.product, context.guardrails
+    low, high = search_range(context)  # the guardrails' hard range (margin floor and MAP included)
+    line = f"cost {p.unit_cost:.2f} now {p.current_price:.2f} range {low:.2f}-{high:.2f}"
+    if g.max_change is not None:
+        line += f" step {g.max_change:.0%}"
+    lines = [line]
+    if context.competitor_price is not None:
+        lines.append(f"rival {context.competitor_price:.2f}")
+    if context.inventory is not None:
+        stock = f"stock {context.inventory:.0f}"
+        if context.periods_left is not None:
+            stock += f" left {context.periods_left}"
+        s = context.supply
+        if s is not None and s.next_restock_in:
+            stock += f" restock +{s.restock_qty:.0f} in {s.next_restock_in}"
+            if s.restock_every:
+                stock += f" every {s.restock_every}"
+        if s is not None and s.perishable:
+            stock += " perishable"
+        lines.append(stock)
+    return lines
+
+
+def render_compact(context: PricingContext, toolbox) -> list[dict]:
+    """Chat messages for one decision in about 150 tokens: facts, the last periods, the toolbox.
+
+    Why compact: the long prompt cost ~560 tokens a decision, which starved both training and
+    evaluation on a CPU. The LLM's job here is to choose among (or between) the toolbox's candidates
+    (`agent.candidates`, each scored under the best-fitting curve), so it reads their prices and
+    scores, not a table of every period; the
+    rationale shown to the merchant is composed in code from the chosen candidate's evidence.
+    `toolbox` is an `agent.candidates.Toolbox`; no product text reaches the prompt.
+    """
+    lines = _compact_facts(context)
+    rows = context.history[-COMPACT_RECENT:]
+    if rows:
+        lines.append(f"last {len(rows)} of {len(context.history)}: "
+                     + ", ".join(f"{r.price:.2f} {r.units:.0f}" for r in rows))
+    else:
+        lines.append("no sales history")
+    if toolbox.hypotheses:
+        best = toolbox.hypotheses[0]
+        weights = " ".join(f"{h.family} {h.weight:.2f}".replace(" 0.", " .") for h in toolbox.hypotheses)
+        lines.append(f"fit {weights} noise {best.noise:.2f}")
+        lines.append("candidate price profit (90%):")
+        lines += [f"{c.name} {c.price:.2f} {c.profit:.0f} [{c.profit_low:.0f},{c.profit_high:.0f}]"
+                  for c in toolbox.candidates]
+    return [{"role": "system", "content": COMPACT_SYSTEM}, {"role": "user", "content": "\n".join(lines)}]

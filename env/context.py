@@ -107,6 +107,23 @@ class HistoryRow(_Strict):
     inventory: float | None = Field(default=None, ge=0, le=MAX_UNITS, description="Stock at the start of the period.")
 
 
+class Supply(_Strict):
+    """What the seller knows of the stock still to come: deliveries, holding cost, shelf life.
+
+    A stock-aware price needs it: with a delivery due in two periods, selling out today costs
+    little; with none before the end, the stock on hand is all there is. Every field is what a
+    merchant knows of their own supply chain; the simulator fills it from the task.
+    """
+
+    restock_every: int | None = Field(default=None, ge=1, description="Periods between deliveries, if regular.")
+    restock_qty: float = Field(default=0.0, ge=0, le=MAX_UNITS, description="Units per delivery.")
+    next_restock_in: int | None = Field(default=None, ge=1, description="Periods until the next delivery "
+                                        "(1 = it arrives before the next period is priced).")
+    holding_cost: float = Field(default=0.0, ge=0, le=MAX_AMOUNT, description="Cost per unit left at the end "
+                                "of a period.")
+    perishable: bool = Field(default=False, description="Stock left after the last period is written off at cost.")
+
+
 class PricingContext(_Strict):
     """Everything a policy may use to choose the next price: product, guardrails, observed history.
 
@@ -114,7 +131,8 @@ class PricingContext(_Strict):
     the competitor's currently posted price), where known. With several rivals `competitor_price`
     is their mean and `competitor_prices` each one's own price: a logit market's demand depends on
     every rival separately, so a pricer that knows the model (the oracle) needs them one by one.
-    `periods_left` lets a policy plan for a horizon (perishable stock), `None` when open-ended.
+    `periods_left` lets a policy plan for a horizon (perishable stock), `None` when open-ended;
+    `supply` says what stock is still to come (deliveries, holding cost), where known.
     """
 
     product: Product
@@ -124,6 +142,7 @@ class PricingContext(_Strict):
     competitor_prices: tuple[Annotated[float, Field(ge=MIN_PRICE_AMOUNT, le=MAX_AMOUNT)], ...] | None = None
     inventory: float | None = Field(default=None, ge=0, le=MAX_UNITS)
     periods_left: int | None = Field(default=None, ge=0)
+    supply: Supply | None = None
 
     @field_validator("history", mode="after")
     @classmethod

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import ndtr
 
-from env.context import Guardrails, HistoryRow, PricingContext, Product
+from env.context import Guardrails, HistoryRow, PricingContext, Product, Supply
 from env.logit import logit_best_response, logit_shares
 from env.task import ConstantElasticityDemand, LinearDemand, LogitDemand, TaskSpec
 
@@ -128,6 +128,22 @@ def replenished(task: TaskSpec, stock: np.ndarray | float, t: int) -> np.ndarray
     return stock
 
 
+def supply_now(task: TaskSpec, t: int) -> Supply | None:
+    """What the seller knows in period t of the deliveries still to come (`replenished`'s schedule)."""
+    inv = task.inventory
+    if inv is None:
+        return None
+    every = inv.replenish_every
+    nxt = None
+    if every and inv.replenish_qty > 0:
+        nxt = every - t % every  # deliveries land at the start of periods that are multiples of `every`
+        if t + nxt >= task.horizon:
+            nxt = None  # none before the end
+    return Supply(restock_every=every if nxt is not None else None,
+                  restock_qty=inv.replenish_qty if nxt is not None else 0.0, next_restock_in=nxt,
+                  holding_cost=inv.holding_cost, perishable=inv.perishable)
+
+
 def next_reference(task: TaskSpec, ref: np.ndarray | float, price: np.ndarray | float):
     assert task.reference is not None
     return task.reference.memory * ref + (1 - task.reference.memory) * price
@@ -211,6 +227,7 @@ class Market:
             competitor_prices=tuple(float(p) for p in s.comp_prices) if s.comp_prices.size else None,
             inventory=s.stock,
             periods_left=task.horizon - s.t,
+            supply=supply_now(task, s.t),
         )
 
     def step(self, price: float) -> StepResult:

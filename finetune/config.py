@@ -35,6 +35,11 @@ class DemoConfig(_Config):
     horizon: int = Field(50, ge=1)
     steps_per_episode: int = Field(6, ge=1, description="decisions sampled from each behaviour episode")
     behaviours: list[str] = Field(default_factory=lambda: list(BEHAVIOURS))
+    prompt: Literal["long", "compact"] = Field("long", description="prompt layout (agent.prompt.LAYOUTS): the "
+                                               "long one with the evidence, or the compact one with the toolbox")
+    label: Literal["oracle", "best_candidate"] = Field(
+        "oracle", description="the answer's price: the oracle's (DPT), or the toolbox candidate worth most "
+        "under the true task (a choice the compact prompt shows; finetune.demonstrations.best_candidate)")
     seed: int = 0
     output: str = "runs/demos"
 

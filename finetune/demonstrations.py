@@ -12,7 +12,17 @@ acts like posterior sampling.
 
 Each label is the agent's answer format: `PRICE: x` and a one-sentence `REASON:` built from the
 evidence in the prompt (never from hidden task parameters, so the reason only quotes what the
-model could see).
+model could see). With `prompt: compact` the prompt is the compact one with the toolbox's
+candidates (`agent.prompt.render_compact`) and the answer is `PRICE: x` alone: the rationale shown
+to a merchant is composed in code, so the model need not learn to write one.
+
+`label: best_candidate` replaces the oracle's price with the price of the listed candidate that is
+worth most under the true task (profit now plus the optimal future where state carries over). Why:
+the oracle's price is not a function of what the history shows (it knows the true demand), and a
+small learner that regresses it chases noise (a gradient-boosted regressor on the oracle's price
+reached 81% of oracle profit on 16 validation tasks, the candidates' fixed rule 95%), while the
+best candidate is a choice the prompt offers; its ceiling is `toolbox_hindsight` in
+bench/results/toolbox.md.
 
 The result is a Hugging Face `datasets.Dataset` (prompt/completion in conversational form, plus
 task, period, behaviour and label columns), saved with the generator's config and seed beside it.
@@ -22,6 +32,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +40,9 @@ from datasets import Dataset
 from tqdm import tqdm
 
 import agent  # noqa: F401  (registers the `evidence` policy with the harness)
+from agent.candidates import Candidate, Toolbox, build_toolbox
 from agent.evidence import Evidence, compute_evidence
-from agent.prompt import render_messages
+from agent.prompt import render_compact, render_messages
 from agent.provenance import code_fingerprint
 from env.context import PricingContext
 from env.distribution import sample_task
@@ -38,7 +50,7 @@ from env.evaluation import build_policy, start_market
 from env.oracle import OraclePolicy
 from env.task import TaskSpec
 from finetune.config import DemoConfig
-from finetune.market_states import OracleScorer, snapshot
+from finetune.market_states import DecisionState, OracleScorer, snapshot
 
 # --------------------------------------------------------------------------- behaviour policies
 
@@ -131,43 +143,73 @@ def answer_text(price: float, reason: str) -> str:
 # --------------------------------------------------------------------------- generation
 
 
-def _episode_rows(task: TaskSpec, behaviour: str, cfg: DemoConfig, rng: np.random.Generator,
-                  scorer: OracleScorer) -> list[dict]:
+def _episode_states(task: TaskSpec, behaviour: str, cfg: DemoConfig, rng: np.random.Generator,
+                    scorer: OracleScorer) -> Iterator[tuple[DecisionState, float]]:
+    """The sampled decision states of one behaviour episode, each with the oracle's price (to the cent)."""
     seed = int(rng.integers(2**31))
     market = start_market(task, seed)
     policy = behaviour_policy(behaviour, task, seed + 1)
     policy.reset(seed + 2)
     picks = set(rng.choice(task.horizon, size=min(cfg.steps_per_episode, task.horizon), replace=False).tolist())
-    rows = []
     while not market.done:
         state = snapshot(market)
         if state.t in picks:
-            evidence = compute_evidence(state.context)
-            label, _ = scorer.best(state)
-            label = round(label, 2)
-            rows.append({
-                "prompt": render_messages(state.context, evidence),
-                "completion": [{"role": "assistant",
-                                "content": answer_text(label, label_reason(state.context, evidence, label))}],
-                "task_id": task.task_id, "period": state.t, "behaviour": behaviour, "label_price": label,
-                "evidence_price": evidence.model_optimal_price,  # None without a fit
-                "stateful": task.stateful,
-            })
+            yield state, round(scorer.best(state)[0], 2)
         market.step(policy.act(state.context))
-    return rows
 
 
-def generate_demonstrations(cfg: DemoConfig, progress: bool = True) -> Dataset:
-    """The demonstration dataset for `cfg`; the same config and seed give the same rows."""
+def best_candidate(state: DecisionState, box: Toolbox, scorer: OracleScorer) -> Candidate:
+    """The candidate worth most in this state under the true task (profit now plus, where state carries
+    over, the optimal future): the label `best_candidate`, and what a perfect picker would charge."""
+    values = scorer.values(state, np.array([c.price for c in box.candidates]))
+    return box.candidates[int(np.argmax(values))]
+
+
+def _label(state: DecisionState, oracle_price: float, cfg: DemoConfig, scorer: OracleScorer) -> float:
+    """The answer's price for `cfg.label`; without any candidate (no history) the oracle's price."""
+    if cfg.label == "best_candidate":
+        box = build_toolbox(state.context)
+        if box.candidates:
+            return round(best_candidate(state, box, scorer).price, 2)
+    return oracle_price
+
+
+def labelled_states(cfg: DemoConfig, progress: bool = True) -> Iterator[tuple[DecisionState, str, float]]:
+    """(state, behaviour, label price) for every demonstration of `cfg`, in order; seeded by `cfg.seed`.
+
+    The one source of demonstration states: the LLM's dataset and the non-LLM picker baseline
+    (`finetune.picker`) are built from the same states and labels.
+    """
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0x5F7]))
     scorer = OracleScorer()
-    rows: list[dict] = []
     indices = range(cfg.first_task, cfg.first_task + cfg.n_tasks)
     for i in tqdm(indices, desc="demonstrations", unit="task", disable=not progress):
         task = sample_task(cfg.split, i, cfg.horizon)
         behaviour = cfg.behaviours[int(rng.integers(len(cfg.behaviours)))]
-        rows.extend(_episode_rows(task, behaviour, cfg, rng, scorer))
-    return Dataset.from_list(rows)
+        for state, label in _episode_states(task, behaviour, cfg, rng, scorer):
+            yield state, behaviour, _label(state, label, cfg, scorer)
+
+
+def _row(state: DecisionState, behaviour: str, label: float, cfg: DemoConfig) -> dict:
+    evidence = compute_evidence(state.context)
+    if cfg.prompt == "compact":  # the toolbox in the prompt, the price alone as the answer
+        prompt, answer = render_compact(state.context, build_toolbox(state.context)), f"PRICE: {label:.2f}"
+    else:
+        prompt = render_messages(state.context, evidence)
+        answer = answer_text(label, label_reason(state.context, evidence, label))
+    return {
+        "prompt": prompt,
+        "completion": [{"role": "assistant", "content": answer}],
+        "task_id": state.task.task_id, "period": state.t, "behaviour": behaviour, "label_price": label,
+        "evidence_price": evidence.model_optimal_price,  # None without a fit
+        "stateful": state.task.stateful,
+    }
+
+
+def generate_demonstrations(cfg: DemoConfig, progress: bool = True) -> Dataset:
+    """The demonstration dataset for `cfg`; the same config and seed give the same rows."""
+    return Dataset.from_list([_row(state, behaviour, label, cfg)
+                              for state, behaviour, label in labelled_states(cfg, progress)])
 
 
 def save_demonstrations(dataset: Dataset, cfg: DemoConfig, output: str | Path | None = None) -> Path:

@@ -26,14 +26,16 @@ from finetune.training import hardware_flags, lora_config, save_adapter, save_js
 class ValidationCallback(TrainerCallback):
     """Evaluates every saved checkpoint on validation tasks; logs to TensorBoard and a JSONL file."""
 
-    def __init__(self, tokenizer, settings: ValidationSettings, out_dir: Path):
+    def __init__(self, tokenizer, settings: ValidationSettings, out_dir: Path, prompt_layout: str = "long"):
         self.tokenizer, self.settings, self.out_dir = tokenizer, settings, out_dir
+        self.prompt_layout = prompt_layout
         self.model = None  # set once the trainer has wrapped the model with LoRA
 
     def on_save(self, args, state, control, **kwargs):
         if self.settings.n_tasks == 0 or self.model is None:
             return
-        metrics = validate(self.model, self.tokenizer, self.settings, name=f"step{state.global_step}")
+        metrics = validate(self.model, self.tokenizer, self.settings, name=f"step{state.global_step}",
+                           prompt_layout=self.prompt_layout)
         record = {"step": state.global_step, **metrics}
         with open(self.out_dir / "validation.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
@@ -70,13 +72,13 @@ def run_sft(cfg: SFTRunConfig, progress: bool = True, callbacks: list | None = N
         report_to=["tensorboard"], disable_tqdm=not progress, dataloader_num_workers=0,
         **hardware_flags(cfg.dtype),
     )
-    callback = ValidationCallback(lm.tokenizer, cfg.validation, out)
+    callback = ValidationCallback(lm.tokenizer, cfg.validation, out, cfg.demos.prompt)
     trainer = SFTTrainer(model=lm.model, args=args, train_dataset=dataset, processing_class=lm.tokenizer,
                          peft_config=lora_config(cfg.lora), callbacks=[callback, *(callbacks or [])])
     callback.model = trainer.model
     resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
     result = trainer.train(resume_from_checkpoint=resume)
-    adapter = save_adapter(trainer.model, out / "adapter")
+    adapter = save_adapter(trainer.model, out / "adapter", cfg.demos.prompt)
     save_json_atomic(out / "run.json", {
         "command": "sft", "config": cfg.model_dump(), "resumed_from": resume, "examples": len(dataset),
         "train_metrics": result.metrics, "global_step": trainer.state.global_step,

@@ -63,7 +63,8 @@ def save_json_atomic(path: Path, data: dict) -> None:
 # --------------------------------------------------------------------------- validation
 
 
-def validate(model, tokenizer, settings: ValidationSettings, name: str = "candidate") -> dict:
+def validate(model, tokenizer, settings: ValidationSettings, name: str = "candidate",
+             prompt_layout: str = "long") -> dict:
     """Plays the model (LoRA attached) on validation tasks with the env harness; summary numbers.
 
     Greedy decoding, as the shipped agent. Puts the model in eval mode for the run and back in
@@ -74,7 +75,8 @@ def validate(model, tokenizer, settings: ValidationSettings, name: str = "candid
     from agent.policy import LLMPolicy
     from env.evaluation import evaluate, register_policy
 
-    lm = LoadedModel(model=model, tokenizer=tokenizer, model_id=name, adapter_id="training", dtype=model.dtype)
+    lm = LoadedModel(model=model, tokenizer=tokenizer, model_id=name, adapter_id="training", dtype=model.dtype,
+                     prompt_layout=prompt_layout)
     side, was_training = tokenizer.padding_side, model.training
     tokenizer.padding_side = "left"
     model.eval()
@@ -139,12 +141,16 @@ def combine_adapters(first: str | Path, second: str | Path, out: str | Path) -> 
     return out
 
 
-def save_adapter(model, out: str | Path) -> Path:
-    """Saves the trainable ("default") LoRA of a PeftModel as safetensors, atomically."""
+def save_adapter(model, out: str | Path, prompt_layout: str = "long") -> Path:
+    """Saves the trainable ("default") LoRA of a PeftModel as safetensors, atomically, with the prompt
+    layout it was trained on (`agent.prompt.LAYOUT_FILE`: the agent renders that layout for it)."""
+    from agent.prompt import LAYOUT_FILE
+
     out = Path(out)
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(str(tmp), selected_adapters=["default"], safe_serialization=True)
+    (tmp / LAYOUT_FILE).write_text(json.dumps({"prompt": prompt_layout}) + "\n")
     shutil.rmtree(out, ignore_errors=True)
     tmp.replace(out)
     return out

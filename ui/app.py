@@ -30,7 +30,7 @@ from ui.assistant import GREETING, Assistant, ChatState, Turn
 from ui.charts import change_histogram, simulation_charts
 from ui.facts import MerchantFacts, Sale
 
-SIM_POLICIES = ["llm", "evidence", "ts", "meta_ts", "cils", "ils", "cost_plus", "oracle"]
+SIM_POLICIES = ["llm", "toolbox", "evidence", "ts", "meta_ts", "cils", "ils", "cost_plus", "oracle"]
 SIM_DEFAULT = ["llm", "ts", "cils", "oracle"]
 TASK_CHOICE = "test task (by index)"
 TABLE_ROWS = 500  # rows shown in the catalog table; the download has all of them

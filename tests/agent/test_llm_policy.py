@@ -115,3 +115,23 @@ def test_real_model_gives_a_context_the_same_price_alone_and_in_mixed_batches():
             assert mismatches({k: v for i in picks for k, v in logits[i].items()}, recorder.take()) == []
     finally:
         recorder.close()
+
+
+def test_a_compact_adapter_reads_the_toolbox_and_falls_back_to_its_rule(monkeypatch):
+    import dataclasses
+
+    from agent.candidates import build_toolbox, rule_price
+
+    compact = dataclasses.replace(tiny_model(), prompt_layout="compact")
+    seen = {}
+
+    def answers(lm, prompts, **kw):
+        seen["prompts"], seen["max_new_tokens"] = prompts, kw["max_new_tokens"]
+        return ["PRICE: 9.25", "no number here", "PRICE: 7"][: len(prompts)]
+
+    monkeypatch.setattr(model_module, "generate_batch", answers)
+    ctxs = contexts()
+    proposals = LLMPolicy(compact).propose_batch(ctxs)
+    assert "candidate price profit" in seen["prompts"][0][1]["content"] and seen["max_new_tokens"] <= 12
+    assert [p.price for p in proposals][::2] == [9.25, 7.0]
+    assert proposals[1].fallback and proposals[1].price == rule_price(build_toolbox(ctxs[1]), ctxs[1])

@@ -270,3 +270,15 @@ def test_adapter_resolution_default_none_and_names(tmp_path: Path, monkeypatch: 
     assert m.resolve_adapter(None, "none") is None and m.resolve_adapter(None, "NONE") is None
     assert m.resolve_adapter(None, m.DEFAULT_ADAPTER) == shipped
     assert m.resolve_adapter(None, "some/folder") == "some/folder"
+
+
+def test_an_adapter_names_its_prompt_layout(saved_tiny: Path, lora_adapter: Path) -> None:
+    from agent.model import ModelNotAvailable, adapter_layout
+    from agent.prompt import LAYOUT_FILE
+
+    assert adapter_layout(lora_adapter) == "long"  # adapters older than the file
+    (lora_adapter / LAYOUT_FILE).write_text('{"prompt": "compact"}')
+    assert load_model(str(saved_tiny), adapter=lora_adapter, dtype="fp32").prompt_layout == "compact"
+    (lora_adapter / LAYOUT_FILE).write_text('{"prompt": "poem"}')
+    with pytest.raises(ModelNotAvailable, match="unknown prompt layout 'poem'"):
+        adapter_layout(lora_adapter)

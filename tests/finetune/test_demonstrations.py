@@ -1,14 +1,16 @@
 import json
 
+import numpy as np
 import pytest
 from datasets import load_from_disk
 
+from agent.candidates import build_toolbox
 from agent.parsing import parse_price, parse_reason
 from env.distribution import sample_task
 from env.evaluation import start_market
 from env.oracle import OraclePolicy
 from finetune.config import BEHAVIOURS, ConfigError, DemoConfig, SFTRunConfig, load_config
-from finetune.demonstrations import generate_demonstrations, load_or_generate, save_demonstrations
+from finetune.demonstrations import generate_demonstrations, labelled_states, load_or_generate, save_demonstrations
 from finetune.market_states import OracleScorer, snapshot
 
 CFG = DemoConfig(n_tasks=5, steps_per_episode=3, horizon=15, seed=3)
@@ -33,6 +35,33 @@ def test_every_label_is_the_true_tasks_optimum_in_the_answer_format():
         assert row["prompt"][0]["role"] == "system" and "What price next?" in row["prompt"][-1]["content"]
         assert row["behaviour"] in BEHAVIOURS
     assert ds[0]["task_id"] == sample_task("train", 0, CFG.horizon).task_id
+
+
+def test_compact_demonstrations_read_the_toolbox_and_answer_the_price_alone():
+    long = generate_demonstrations(CFG, progress=False)
+    ds = generate_demonstrations(CFG.model_copy(update={"prompt": "compact"}), progress=False)
+    assert [r["label_price"] for r in ds] == [r["label_price"] for r in long]  # same states, same labels
+    for row in ds:
+        assert row["completion"][0]["content"] == f"PRICE: {row['label_price']:.2f}"
+        assert "What price next?" not in row["prompt"][-1]["content"]
+    assert any("candidate price profit" in r["prompt"][-1]["content"] for r in ds)
+
+
+def test_best_candidate_labels_are_listed_candidates_worth_at_least_the_others():
+    cfg = CFG.model_copy(update={"prompt": "compact", "label": "best_candidate"})
+    oracle_labels = [label for _, _, label in labelled_states(CFG, progress=False)]
+    scorer, relabelled = OracleScorer(), 0
+    for (state, _, label), oracle in zip(labelled_states(cfg, progress=False), oracle_labels, strict=True):
+        box = build_toolbox(state.context)
+        if not box.candidates:
+            assert label == oracle  # nothing to choose from: the oracle's price
+            continue
+        prices = [c.price for c in box.candidates]
+        assert min(abs(label - p) for p in prices) < 0.006  # one of the prices the prompt lists
+        values = scorer.values(state, np.array(prices + [label]))
+        assert values[-1] >= values[:-1].max() - 1e-3 * abs(values[:-1].max())  # to the cent
+        relabelled += label != oracle
+    assert relabelled > 0
 
 
 def test_oracle_scorer_agrees_with_the_evaluation_oracle():
