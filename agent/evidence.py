@@ -119,6 +119,23 @@ def choke_price(context: PricingContext) -> float | None:
     return demand_fit.choke_price(demand_fit.uncensored(context.history))
 
 
+def loglinear_posterior(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """(posterior mean, covariance, noise variance) of log(units) on the log-linear design `X`.
+
+    The one place the evidence's prior lives (the toolbox's log-linear hypothesis reuses it): the
+    level essentially free, the elasticity the stated prior, a cross elasticity ~ N(0, 1); the
+    residual noise is the sample estimate shrunk towards 0.2 with 3 pseudo-observations (with no more
+    rows than coefficients the fit is exact and the residuals say nothing about the noise).
+    """
+    k = X.shape[1]
+    prior_mean = np.zeros(k)
+    prior_mean[1] = PRIOR_ELASTICITY
+    prior_cov = np.diag([10.0**2, PRIOR_ELASTICITY_STD**2, 1.0][:k])
+    noise_var = demand_fit.residual_variance(X, y, prior_std=0.2, prior_weight=3.0)
+    mean, cov = demand_fit.gaussian_posterior(X, y, prior_mean, prior_cov, noise_var)
+    return mean, cov, noise_var
+
+
 def _fit(context: PricingContext) -> tuple[_Posterior | None, DemandFit | None]:
     rows = usable_rows(context)
     if not rows:
@@ -126,15 +143,7 @@ def _fit(context: PricingContext) -> tuple[_Posterior | None, DemandFit | None]:
     p_ref = context.product.current_price
     with_comp = demand_fit.competitor_column(rows) is not None
     X, y = demand_fit.loglinear_design(rows, p_ref, with_comp, offset=0.0)  # every row sold: log(units)
-    k = X.shape[1]
-    prior_mean = np.zeros(k)
-    prior_mean[1] = PRIOR_ELASTICITY
-    # the level essentially free, the elasticity the stated prior, a cross elasticity ~ N(0, 1)
-    prior_cov = np.diag([10.0**2, PRIOR_ELASTICITY_STD**2, 1.0][:k])
-    # residual noise: the sample estimate shrunk towards 0.2 with 3 pseudo-observations (with no more
-    # rows than coefficients the fit is exact and the residuals say nothing about the noise)
-    noise_var = demand_fit.residual_variance(X, y, prior_std=0.2, prior_weight=3.0)
-    mean, cov = demand_fit.gaussian_posterior(X, y, prior_mean, prior_cov, noise_var)
+    mean, cov, noise_var = loglinear_posterior(X, y)
     sd = math.sqrt(cov[1, 1])
     variation = float(np.std(X[:, 1]))
     identified = len(rows) >= 3 and variation > 0.02 and sd < 0.6 * PRIOR_ELASTICITY_STD

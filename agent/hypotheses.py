@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from agent.evidence import PRIOR_ELASTICITY, PRIOR_ELASTICITY_STD, usable_rows
+from agent.evidence import loglinear_posterior, usable_rows
 from env import demand_fit
 from env.context import PricingContext
 from env.task import ConstantElasticityDemand, DemandSpec, LinearDemand, LogitDemand
@@ -129,12 +129,7 @@ def _loglinear(context: PricingContext, rows, with_rival: bool) -> Hypothesis:
     p_ref = context.product.current_price
     X = _columns(rows, p_ref, with_rival, log_scale=True)
     y = np.log(np.array([r.units for r in rows], dtype=float))
-    k = X.shape[1]
-    prior_mean = np.zeros(k)
-    prior_mean[1] = PRIOR_ELASTICITY
-    prior_cov = np.diag([10.0**2, PRIOR_ELASTICITY_STD**2, 1.0][:k])
-    noise_var = demand_fit.residual_variance(X, y, prior_std=0.2, prior_weight=3.0)
-    mean, cov = demand_fit.gaussian_posterior(X, y, prior_mean, prior_cov, noise_var)
+    mean, cov, noise_var = loglinear_posterior(X, y)
     smear = math.exp(noise_var / 2)
     loo = None
     if len(rows) >= MIN_ROWS:

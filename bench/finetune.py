@@ -11,7 +11,10 @@ run (greedy decoding, fixed seeds). On a GPU (`--device cuda`, ~4 min a variant 
 whole test set is one batch. CPU and GPU agree up to summation order in fp32, which can flip a
 greedy token and send one task down another path (of 25 tasks computed both ways: median absolute
 difference 0.002 points, one task 28 points apart), so their caches are kept apart.
-`--variants` picks which LLM variants to include.
+`--variants` picks which LLM variants to include. `compact-sft` reads the compact prompt with the
+toolbox's candidates (issue 14), so the table carries the toolbox's fixed rule (`toolbox`) beside it:
+what the LLM adds is measured against the deterministic rule over the same candidates (the GBM picker
+and the hindsight bound are in `toolbox.md`).
 """
 
 from __future__ import annotations
@@ -43,8 +46,10 @@ VARIANTS = {  # name -> adapter folder (None: the base model, zero-shot)
     "sft": ADAPTERS / "pricing-sft",
     "sft+ppo": ADAPTERS / "pricing-sft-ppo",
     "sft+grpo": ADAPTERS / "pricing-sft-grpo",
+    "compact-sft": ADAPTERS / "pricing-compact-sft",  # reads the toolbox (agent.prompt.render_compact)
 }
-CLASSICAL = ["oracle", "ts", "cils", "meta_ts", "ils", "evidence", "cost_plus"]
+COMPACT = {"compact-sft"}  # variants on the compact prompt, measured against the toolbox they read
+CLASSICAL = ["oracle", "ts", "cils", "meta_ts", "ils", "evidence", "toolbox", "cost_plus"]
 
 
 def _adapter_tag(adapter: Path | None) -> str:
@@ -131,6 +136,7 @@ def main() -> None:
     claims = [(v, b) for v in variants for b in ("ts", "meta_ts", "evidence")]
     claims += [(v, "zero-shot") for v in variants if v != "zero-shot" and "zero-shot" in variants]
     claims += [(v, "sft") for v in ("sft+ppo", "sft+grpo") if v in variants and "sft" in variants]
+    claims += [(v, "toolbox") for v in variants if v in COMPACT]
     adapters = "\n".join(f"- `{v}`: {VARIANTS[v].relative_to(ROOT) if VARIANTS[v] else 'no adapter'}"
                          f" ({_adapter_tag(VARIANTS[v])}), decisions computed on {devices[v]}" for v in variants)
     command = (f".venv/bin/python bench/finetune.py --tasks {args.tasks} --horizon {args.horizon} "

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from agent.prompt import LAYOUT_FILE
 from finetune.training import ADAPTER_CONFIG, ADAPTER_WEIGHTS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +74,8 @@ def ship_adapter(adapter: str | Path, name: str, stages: list[tuple[Path, Path |
     dest.mkdir(parents=True, exist_ok=True)
     for f in (ADAPTER_WEIGHTS, ADAPTER_CONFIG):
         shutil.copyfile(adapter / f, dest / f)
+    if (adapter / LAYOUT_FILE).is_file():  # the prompt layout it was trained on travels with it
+        shutil.copyfile(adapter / LAYOUT_FILE, dest / LAYOUT_FILE)
     cfg = json.loads((adapter / ADAPTER_CONFIG).read_text())
     body = "\n".join(_stage_section(run, config) for run, config in stages)
     card = f"""# Adapter `{name}`

@@ -135,3 +135,19 @@ def test_a_compact_adapter_reads_the_toolbox_and_falls_back_to_its_rule(monkeypa
     assert "candidate price profit" in seen["prompts"][0][1]["content"] and seen["max_new_tokens"] <= 12
     assert [p.price for p in proposals][::2] == [9.25, 7.0]
     assert proposals[1].fallback and proposals[1].price == rule_price(build_toolbox(ctxs[1]), ctxs[1])
+
+
+@pytest.mark.slow
+def test_shipped_compact_adapter_reads_the_toolbox_and_picks_a_listed_candidate():
+    """The compact adapter (issue 14) was trained to answer the price of one of the candidates it is
+    shown: on held-out validation markets its answers parse, and most are a listed candidate's price."""
+    from agent.candidates import build_toolbox
+
+    policy = LLMPolicy(adapter=str(model_module.ADAPTERS_DIR / "pricing-compact-sft"))
+    assert policy.lm.prompt_layout == "compact"
+    ctxs = contexts(6)
+    proposals = policy.propose_batch(ctxs)
+    assert all(p.fallback is None for p in proposals), [p.text for p in proposals]
+    listed = [min(abs(p.price - c.price) for c in build_toolbox(ctx).candidates) < 0.011
+              for p, ctx in zip(proposals, ctxs, strict=True)]
+    assert sum(listed) >= 4, [p.text for p in proposals]

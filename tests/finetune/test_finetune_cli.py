@@ -53,7 +53,7 @@ def test_every_shipped_config_is_valid():
     from finetune.config import RLRunConfig, SFTRunConfig, load_config
 
     files = sorted(CONFIGS.glob("*/*.yaml"))
-    assert {f.parent.name for f in files} == {"cpu-quick", "cpu-default", "gpu", "collusion"}
+    assert {f.parent.name for f in files} == {"cpu-quick", "cpu-default", "cpu-compact", "gpu", "collusion"}
     for f in files:
         load_config(f, SFTRunConfig if f.stem == "sft" else RLRunConfig)
 
@@ -66,6 +66,7 @@ def test_ship_copies_the_adapter_with_a_card(tmp_path, monkeypatch):
     (run / "adapter" / "adapter_model.safetensors").write_bytes(b"weights")
     (run / "adapter" / "adapter_config.json").write_text(json.dumps(
         {"r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj"]}))
+    (run / "adapter" / "pricing.json").write_text('{"prompt": "compact"}\n')
     (run / "run.json").write_text(json.dumps({"command": "sft", "examples": 12, "global_step": 3,
                                               "config": {"seed": 7, "demos": {"n_tasks": 6, "split": "train"}}}))
     (run / "validation.jsonl").write_text(json.dumps({"step": 3, "pct_oracle": 71.25, "pct_oracle_median": 80.0,
@@ -77,6 +78,8 @@ def test_ship_copies_the_adapter_with_a_card(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     dest = tmp_path / "adapters" / "mine"
     assert (dest / "adapter_model.safetensors").read_bytes() == b"weights"
+    from agent.model import adapter_layout
+    assert adapter_layout(dest) == "compact"  # the prompt layout travels with the weights
     card = (dest / "README.md").read_text()
     assert "Hello." in card and "12 examples from 6" in card and "| 3 | 71.2 | 80.0 | 28.8 |" in card
     assert "pricing finetune sft --config configs/finetune/cpu-default/sft.yaml` (seed 7)" in card
