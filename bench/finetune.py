@@ -141,7 +141,8 @@ def main() -> None:
                          f" ({_adapter_tag(VARIANTS[v])}), decisions computed on {devices[v]}" for v in variants)
     command = (f".venv/bin/python bench/finetune.py --tasks {args.tasks} --horizon {args.horizon} "
                f"--seed {args.seed} --variants {','.join(variants)} --chunk {args.chunk}"
-               + (f" --device {args.device}" if args.device != "cpu" else "") + f" --dtype {args.dtype}")
+               + (f" --device {args.device}" if args.device != "cpu" else "") + f" --dtype {args.dtype}"
+               + (f" --out {args.out.relative_to(ROOT)}" if args.out != RESULTS / "finetune.md" else ""))
     text = f"""# Fine-tuned meta-policies vs the classical pricers
 
 Regenerate with `{command}`.
