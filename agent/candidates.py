@@ -26,13 +26,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from agent.evidence import BAND, supported_range
-from agent.hypotheses import Hypothesis, fit_hypotheses
+from agent.hypotheses import FAMILIES, Hypothesis, fit_hypotheses
 from env import demand_fit
 from env.context import PricingContext
 from env.market import expected_sold
 from env.oracle import plan_horizon
 from env.task import Inventory, TaskSpec
 
+# Every candidate a toolbox can hold, in the order it lists them (a picker's classes).
+CANDIDATE_NAMES = (*FAMILIES, "stock_plan", "explore")
 _GRID = 161
 _PLAN_STOCK, _PLAN_PRICES, _PLAN_NOISE = 81, 61, 7
 
@@ -136,11 +138,17 @@ def build_toolbox(context: PricingContext, seed: int = 0) -> Toolbox:
     return Toolbox(hyps, cands, (low, high))
 
 
-def rule_price(toolbox: Toolbox, context: PricingContext) -> float | None:
+def rule_candidate(toolbox: Toolbox) -> Candidate | None:
     """The fixed rule (an honest baseline for any learned picker): the stock plan where there is one,
     else the best-fitting family's optimum. None without a fit."""
     for name in ("stock_plan", toolbox.best_fit.family if toolbox.best_fit else None):
         c = toolbox.candidate(name) if name else None
         if c is not None:
-            return c.price
+            return c
     return None
+
+
+def rule_price(toolbox: Toolbox, context: PricingContext) -> float | None:
+    """The rule's price (`rule_candidate`), None without a fit."""
+    c = rule_candidate(toolbox)
+    return None if c is None else c.price

@@ -4,7 +4,8 @@
 and the UI run it exactly like the classical pricers. `propose_batch` generates for many
 products at once (one batched `generate`). An answer that cannot be parsed, or a price that is
 not finite and positive, falls back to the model-optimal price of the evidence (else the
-current price), and the proposal says so.
+current price), and the proposal says so. On the compact prompt the model chooses one of the toolbox's
+candidates and cannot answer anything else.
 """
 
 from __future__ import annotations
@@ -26,19 +27,20 @@ class Proposal(BaseModel):
     text: str | None = None  # the model's raw answer
     reason: str | None = None
     fallback: str | None = None  # why the proposal is not the model's own price, if it is not
+    candidate: str | None = None  # the toolbox candidate chosen (compact prompt), e.g. "logit"
 
 
 def fallback_price(context: PricingContext, evidence: Evidence) -> float:
     return evidence.model_optimal_price or context.product.current_price
 
 
-def proposal_from_answer(text: str, context: PricingContext, evidence: Evidence,
-                         fallback: float | None = None) -> Proposal:
+def proposal_from_answer(text: str, context: PricingContext, evidence: Evidence | None,
+                         fallback: float | None = None, fallback_name: str = "the model-optimal price") -> Proposal:
     """The model's price, or `fallback` (default: the evidence's model-optimal price) when it gave none."""
     price = parse_price(text)
     if price is None:
         return Proposal(price=fallback or fallback_price(context, evidence), text=text, reason=parse_reason(text),
-                        fallback="the model's answer had no usable price; used the model-optimal price")
+                        fallback=f"the model's answer had no usable price; used {fallback_name}")
     return Proposal(price=price, text=text, reason=parse_reason(text))
 
 
@@ -82,26 +84,47 @@ class LLMPolicy:
 
     def propose_batch(self, contexts: Sequence[PricingContext],
                       evidences: Sequence[Evidence] | None = None) -> list[Proposal]:
-        from agent.model import generate_batch
-
         if not contexts:
             return []
-        evidences = evidences or [compute_evidence(c) for c in contexts]
         seed = self._seed * 100_003 + self._calls
         self._calls += 1
         if self.lm.prompt_layout == "compact":  # the adapter reads the toolbox and answers only PRICE: x
-            from agent.candidates import build_toolbox, rule_price
+            return self._propose_compact(contexts, seed)
+        from agent.generation import generate_batch
 
-            boxes = [build_toolbox(c) for c in contexts]
-            prompts = [render_compact(c, b) for c, b in zip(contexts, boxes, strict=True)]
-            texts = generate_batch(self.lm, prompts, max_new_tokens=min(self.max_new_tokens, COMPACT_ANSWER_TOKENS),
-                                   temperature=self.temperature, seed=seed)
-            return [proposal_from_answer(t, c, e, rule_price(b, c))
-                    for t, c, e, b in zip(texts, contexts, evidences, boxes, strict=True)]
+        evidences = evidences or [compute_evidence(c) for c in contexts]
         prompts = [render_messages(c, e, self.k_recent) for c, e in zip(contexts, evidences, strict=True)]
         texts = generate_batch(self.lm, prompts, max_new_tokens=self.max_new_tokens,
                                temperature=self.temperature, seed=seed)
         return [proposal_from_answer(t, c, e) for t, c, e in zip(texts, contexts, evidences, strict=True)]
+
+    def _propose_compact(self, contexts: Sequence[PricingContext], seed: int) -> list[Proposal]:
+        """One of the toolbox's candidates, chosen by the model with its decoding held to their answers
+        (`agent.generation.choose_batch`): the model cannot invent a price. Without any candidate (no
+        period sold yet) the answer is free text, falling back to the toolbox's rule, else the current
+        price."""
+        from agent.candidates import build_toolbox, rule_price
+        from agent.generation import choose_batch, generate_batch
+
+        boxes = [build_toolbox(c) for c in contexts]
+        prompts = [render_compact(c, b) for c, b in zip(contexts, boxes, strict=True)]
+        out: list[Proposal | None] = [None] * len(contexts)
+        listed = [i for i, b in enumerate(boxes) if b.candidates]
+        if listed:
+            answers = [[f"PRICE: {c.price:.2f}" for c in boxes[i].candidates] for i in listed]
+            picks = choose_batch(self.lm, [prompts[i] for i in listed], answers, temperature=self.temperature,
+                                 seed=seed)
+            for i, options, j in zip(listed, answers, picks, strict=True):
+                chosen = boxes[i].candidates[j]
+                out[i] = Proposal(price=round(chosen.price, 2), text=options[j], candidate=chosen.name)
+        free = [i for i, p in enumerate(out) if p is None]
+        if free:
+            texts = generate_batch(self.lm, [prompts[i] for i in free], temperature=self.temperature, seed=seed,
+                                   max_new_tokens=min(self.max_new_tokens, COMPACT_ANSWER_TOKENS))
+            for i, text in zip(free, texts, strict=True):
+                rule = rule_price(boxes[i], contexts[i]) or contexts[i].product.current_price
+                out[i] = proposal_from_answer(text, contexts[i], None, rule, "the toolbox's rule")
+        return out
 
     def propose(self, context: PricingContext, evidence: Evidence | None = None) -> Proposal:
         return self.propose_batch([context], None if evidence is None else [evidence])[0]

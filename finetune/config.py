@@ -40,6 +40,9 @@ class DemoConfig(_Config):
     label: Literal["oracle", "best_candidate"] = Field(
         "oracle", description="the answer's price: the oracle's (DPT), or the toolbox candidate worth most "
         "under the true task (a choice the compact prompt shows; finetune.demonstrations.best_candidate)")
+    label_margin: float = Field(0.0, ge=0, le=1, description="best_candidate only: keep the toolbox rule's "
+                                "candidate unless another is worth more by over this share of the oracle's "
+                                "value per remaining period (ties carry no signal)")
     seed: int = 0
     output: str = "runs/demos"
 
@@ -47,6 +50,8 @@ class DemoConfig(_Config):
         unknown = [b for b in self.behaviours if b not in BEHAVIOURS]
         if unknown or not self.behaviours:
             raise ValueError(f"behaviours: unknown {unknown} (choose from {', '.join(BEHAVIOURS)})")
+        if self.label_margin and self.label != "best_candidate":
+            raise ValueError("label_margin: only used with label: best_candidate")
 
 
 class LoraSettings(_Config):

@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,7 @@ from datasets import Dataset
 from tqdm import tqdm
 
 import agent  # noqa: F401  (registers the `evidence` policy with the harness)
-from agent.candidates import Candidate, Toolbox, build_toolbox
+from agent.candidates import Candidate, Toolbox, build_toolbox, rule_candidate
 from agent.evidence import Evidence, compute_evidence
 from agent.prompt import render_compact, render_messages
 from agent.provenance import code_fingerprint
@@ -158,24 +159,53 @@ def _episode_states(task: TaskSpec, behaviour: str, cfg: DemoConfig, rng: np.ran
         market.step(policy.act(state.context))
 
 
-def best_candidate(state: DecisionState, box: Toolbox, scorer: OracleScorer) -> Candidate:
+def best_candidate(state: DecisionState, box: Toolbox, scorer: OracleScorer, margin: float = 0.0) -> Candidate:
     """The candidate worth most in this state under the true task (profit now plus, where state carries
-    over, the optimal future): the label `best_candidate`, and what a perfect picker would charge."""
+    over, the optimal future): the label `best_candidate`, and what a perfect picker would charge.
+
+    With `margin` > 0 the rule's candidate (`agent.candidates.rule_candidate`) is kept unless another is
+    worth more by over `margin` times the oracle's value per remaining period (the scale of
+    `OracleScorer.relative`). Why: in most states the candidates are worth nearly the same, and which one
+    wins by a hair depends on the hidden task, not on anything the prompt shows; a label that flips on
+    such ties teaches a picker noise (state-level, the LLM trained on margin-0 labels left the rule in
+    42% of validation states and earned slightly less than the rule there).
+    """
     values = scorer.values(state, np.array([c.price for c in box.candidates]))
-    return box.candidates[int(np.argmax(values))]
+    best = int(np.argmax(values))
+    rule = rule_candidate(box)
+    if margin > 0 and rule is not None:
+        _, oracle_value = scorer.best(state)
+        periods = max(state.task.horizon - state.t, 1) if state.task.stateful else 1
+        scale = max(abs(oracle_value) / periods, 1e-9)
+        if values[best] - values[box.candidates.index(rule)] <= margin * scale:
+            return rule
+    return box.candidates[best]
 
 
-def _label(state: DecisionState, oracle_price: float, cfg: DemoConfig, scorer: OracleScorer) -> float:
-    """The answer's price for `cfg.label`; without any candidate (no history) the oracle's price."""
-    if cfg.label == "best_candidate":
-        box = build_toolbox(state.context)
-        if box.candidates:
-            return round(best_candidate(state, box, scorer).price, 2)
-    return oracle_price
+@dataclass(frozen=True)
+class Demonstration:
+    """One labelled decision: the state, who made its history, the answer's price, and (compact prompt
+    or candidate labels) the toolbox it was read from and the candidate chosen."""
+
+    state: DecisionState
+    behaviour: str
+    price: float
+    box: Toolbox | None = None
+    pick: str | None = None  # the chosen candidate's name, for `label: best_candidate`
 
 
-def labelled_states(cfg: DemoConfig, progress: bool = True) -> Iterator[tuple[DecisionState, str, float]]:
-    """(state, behaviour, label price) for every demonstration of `cfg`, in order; seeded by `cfg.seed`.
+def _labelled(state: DecisionState, behaviour: str, oracle_price: float, cfg: DemoConfig,
+              scorer: OracleScorer) -> Demonstration:
+    """The demonstration for `cfg.label`; without any candidate (no history) the oracle's price."""
+    box = build_toolbox(state.context) if cfg.prompt == "compact" or cfg.label == "best_candidate" else None
+    if cfg.label == "best_candidate" and box.candidates:
+        pick = best_candidate(state, box, scorer, cfg.label_margin)
+        return Demonstration(state, behaviour, round(pick.price, 2), box, pick.name)
+    return Demonstration(state, behaviour, oracle_price, box)
+
+
+def labelled_states(cfg: DemoConfig, progress: bool = True) -> Iterator[Demonstration]:
+    """Every demonstration of `cfg`, in order; seeded by `cfg.seed`.
 
     The one source of demonstration states: the LLM's dataset and the non-LLM picker baseline
     (`finetune.picker`) are built from the same states and labels.
@@ -187,20 +217,21 @@ def labelled_states(cfg: DemoConfig, progress: bool = True) -> Iterator[tuple[De
         task = sample_task(cfg.split, i, cfg.horizon)
         behaviour = cfg.behaviours[int(rng.integers(len(cfg.behaviours)))]
         for state, label in _episode_states(task, behaviour, cfg, rng, scorer):
-            yield state, behaviour, _label(state, label, cfg, scorer)
+            yield _labelled(state, behaviour, label, cfg, scorer)
 
 
-def _row(state: DecisionState, behaviour: str, label: float, cfg: DemoConfig) -> dict:
+def _row(demo: Demonstration, cfg: DemoConfig) -> dict:
+    state, label = demo.state, demo.price
     evidence = compute_evidence(state.context)
     if cfg.prompt == "compact":  # the toolbox in the prompt, the price alone as the answer
-        prompt, answer = render_compact(state.context, build_toolbox(state.context)), f"PRICE: {label:.2f}"
+        prompt, answer = render_compact(state.context, demo.box), f"PRICE: {label:.2f}"
     else:
         prompt = render_messages(state.context, evidence)
         answer = answer_text(label, label_reason(state.context, evidence, label))
     return {
         "prompt": prompt,
         "completion": [{"role": "assistant", "content": answer}],
-        "task_id": state.task.task_id, "period": state.t, "behaviour": behaviour, "label_price": label,
+        "task_id": state.task.task_id, "period": state.t, "behaviour": demo.behaviour, "label_price": label,
         "evidence_price": evidence.model_optimal_price,  # None without a fit
         "stateful": state.task.stateful,
     }
@@ -208,8 +239,7 @@ def _row(state: DecisionState, behaviour: str, label: float, cfg: DemoConfig) ->
 
 def generate_demonstrations(cfg: DemoConfig, progress: bool = True) -> Dataset:
     """The demonstration dataset for `cfg`; the same config and seed give the same rows."""
-    return Dataset.from_list([_row(state, behaviour, label, cfg)
-                              for state, behaviour, label in labelled_states(cfg, progress)])
+    return Dataset.from_list([_row(demo, cfg) for demo in labelled_states(cfg, progress)])
 
 
 def save_demonstrations(dataset: Dataset, cfg: DemoConfig, output: str | Path | None = None) -> Path:

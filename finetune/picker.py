@@ -26,7 +26,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
-from agent.candidates import Toolbox, build_toolbox, rule_price
+from agent.candidates import CANDIDATE_NAMES, Toolbox, build_toolbox, rule_price
 from agent.hypotheses import FAMILIES
 from env.context import PricingContext
 from env.oracle import reference_from_history
@@ -35,7 +35,7 @@ from finetune.config import DemoConfig
 from finetune.demonstrations import best_candidate, labelled_states
 from finetune.market_states import DecisionState, OracleScorer
 
-CANDIDATES = (*FAMILIES, "stock_plan", "explore")
+CANDIDATES = CANDIDATE_NAMES
 
 
 def features(context: PricingContext, box: Toolbox) -> list[float]:
@@ -85,15 +85,16 @@ class PickerPolicy:
 
 
 def train_picker(cfg: DemoConfig, seed: int = 0, progress: bool = True) -> HistGradientBoostingClassifier:
-    """Fits the picker on the demonstration states of `cfg` (the same states as the LLM's)."""
-    scorer = OracleScorer()
+    """Fits the picker on the demonstration states and labels of `cfg` (the same as the LLM's;
+    `cfg.label` must be best_candidate)."""
+    if cfg.label != "best_candidate":
+        raise ValueError("train_picker: the picker learns candidate labels (label: best_candidate)")
     X, y = [], []
-    for state, _, _ in labelled_states(cfg, progress):
-        box = build_toolbox(state.context)
-        if not box.candidates:
+    for demo in labelled_states(cfg, progress):
+        if demo.pick is None:
             continue
-        X.append(features(state.context, box))
-        y.append(best_candidate(state, box, scorer).name)
+        X.append(features(demo.state.context, demo.box))
+        y.append(demo.pick)
     model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15,
                                            l2_regularization=1.0, random_state=seed)
     return model.fit(np.array(X), np.array(y))

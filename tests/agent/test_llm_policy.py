@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-import agent.model as model_module
+import agent.generation as generation
 from agent.evidence import compute_evidence
 from agent.policy import LLMPolicy, make_policy
 from agent.recommend import recommend
@@ -44,7 +44,7 @@ def test_parsed_answers_become_the_proposal(monkeypatch):
     def answers(lm, prompts, **kw):
         return [f"PRICE: {10 + i}.50\nREASON: steady demand" for i in range(len(prompts))]
 
-    monkeypatch.setattr(model_module, "generate_batch", answers)
+    monkeypatch.setattr(generation, "generate_batch", answers)
     policy = LLMPolicy(tiny_model())
     assert policy.act_batch(contexts()) == [10.5, 11.5, 12.5]
     rec = recommend(contexts(1)[0], policy)
@@ -117,7 +117,7 @@ def test_real_model_gives_a_context_the_same_price_alone_and_in_mixed_batches():
         recorder.close()
 
 
-def test_a_compact_adapter_reads_the_toolbox_and_falls_back_to_its_rule(monkeypatch):
+def test_a_compact_adapter_chooses_a_listed_candidate_and_answers_freely_only_without_one(monkeypatch):
     import dataclasses
 
     from agent.candidates import build_toolbox, rule_price
@@ -125,29 +125,54 @@ def test_a_compact_adapter_reads_the_toolbox_and_falls_back_to_its_rule(monkeypa
     compact = dataclasses.replace(tiny_model(), prompt_layout="compact")
     seen = {}
 
-    def answers(lm, prompts, **kw):
-        seen["prompts"], seen["max_new_tokens"] = prompts, kw["max_new_tokens"]
-        return ["PRICE: 9.25", "no number here", "PRICE: 7"][: len(prompts)]
+    def choose(lm, prompts, answers, **kw):
+        seen["prompts"], seen["answers"] = prompts, answers
+        return [len(a) - 1 for a in answers]  # the last candidate listed
 
-    monkeypatch.setattr(model_module, "generate_batch", answers)
-    ctxs = contexts()
+    def free(lm, prompts, **kw):
+        seen["free"], seen["max_new_tokens"] = prompts, kw["max_new_tokens"]
+        return ["no number here"] * len(prompts)
+
+    monkeypatch.setattr(generation, "choose_batch", choose)
+    monkeypatch.setattr(generation, "generate_batch", free)
+    task = sample_task("validation", 0)
+    fresh = Market(task)
+    fresh.reset(0)  # no history: no candidate, so free text, whose fallback is the current price
+    ctxs = [*contexts(2), fresh.context()]
     proposals = LLMPolicy(compact).propose_batch(ctxs)
-    assert "candidate price profit" in seen["prompts"][0][1]["content"] and seen["max_new_tokens"] <= 12
-    assert [p.price for p in proposals][::2] == [9.25, 7.0]
-    assert proposals[1].fallback and proposals[1].price == rule_price(build_toolbox(ctxs[1]), ctxs[1])
+    assert len(seen["prompts"]) == 2 and "candidate price profit" in seen["prompts"][0][1]["content"]
+    for p, c, answers in zip(proposals[:2], ctxs[:2], seen["answers"], strict=True):
+        last = build_toolbox(c).candidates[-1]
+        assert p.candidate == last.name and p.price == round(last.price, 2) and p.fallback is None
+        assert answers == [f"PRICE: {x.price:.2f}" for x in build_toolbox(c).candidates]
+    assert len(seen["free"]) == 1 and seen["max_new_tokens"] <= 12
+    assert rule_price(build_toolbox(ctxs[2]), ctxs[2]) is None
+    assert proposals[2].fallback and proposals[2].price == ctxs[2].product.current_price
+
+
+def test_a_compact_adapter_on_the_tiny_model_always_charges_a_candidate():
+    import dataclasses
+
+    from agent.candidates import build_toolbox
+
+    compact = dataclasses.replace(tiny_model(), prompt_layout="compact")
+    ctxs = contexts(3)
+    for p, c in zip(LLMPolicy(compact).propose_batch(ctxs), ctxs, strict=True):
+        assert p.price in {round(x.price, 2) for x in build_toolbox(c).candidates}
 
 
 @pytest.mark.slow
 def test_shipped_compact_adapter_reads_the_toolbox_and_picks_a_listed_candidate():
-    """The compact adapter (issue 14) was trained to answer the price of one of the candidates it is
-    shown: on held-out validation markets its answers parse, and most are a listed candidate's price."""
+    """The compact adapter (issue 14) chooses one of the candidates it is shown: on held-out validation
+    markets every proposal is a listed candidate's price, named, with no fallback."""
     from agent.candidates import build_toolbox
+    from agent.model import ADAPTERS_DIR
 
-    policy = LLMPolicy(adapter=str(model_module.ADAPTERS_DIR / "pricing-compact-sft"))
+    policy = LLMPolicy(adapter=str(ADAPTERS_DIR / "pricing-compact-sft"))
     assert policy.lm.prompt_layout == "compact"
     ctxs = contexts(6)
     proposals = policy.propose_batch(ctxs)
     assert all(p.fallback is None for p in proposals), [p.text for p in proposals]
-    listed = [min(abs(p.price - c.price) for c in build_toolbox(ctx).candidates) < 0.011
-              for p, ctx in zip(proposals, ctxs, strict=True)]
-    assert sum(listed) >= 4, [p.text for p in proposals]
+    for p, ctx in zip(proposals, ctxs, strict=True):
+        box = build_toolbox(ctx)
+        assert p.candidate is not None and p.price == round(box.candidate(p.candidate).price, 2), p.text

@@ -17,16 +17,8 @@ import pytest
 import torch
 
 from agent import model as model_mod
-from agent.model import (
-    DEFAULT_MODEL,
-    LoadedModel,
-    ModelNotAvailable,
-    generate_batch,
-    length_groups,
-    load_model,
-    padded_length,
-    resolve_dtype,
-)
+from agent.generation import generate_batch, length_groups, padded_length
+from agent.model import DEFAULT_MODEL, LoadedModel, ModelNotAvailable, load_model, resolve_dtype
 from agent.tiny import TINY_MODEL, build_tiny_model, tiny_model
 from tests.agent.row_logits import RowLogits, mismatches
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from datasets import load_from_disk
 
-from agent.candidates import build_toolbox
+from agent.candidates import build_toolbox, rule_candidate
 from agent.parsing import parse_price, parse_reason
 from env.distribution import sample_task
 from env.evaluation import start_market
@@ -49,19 +49,49 @@ def test_compact_demonstrations_read_the_toolbox_and_answer_the_price_alone():
 
 def test_best_candidate_labels_are_listed_candidates_worth_at_least_the_others():
     cfg = CFG.model_copy(update={"prompt": "compact", "label": "best_candidate"})
-    oracle_labels = [label for _, _, label in labelled_states(CFG, progress=False)]
+    oracle_labels = [demo.price for demo in labelled_states(CFG, progress=False)]
     scorer, relabelled = OracleScorer(), 0
-    for (state, _, label), oracle in zip(labelled_states(cfg, progress=False), oracle_labels, strict=True):
+    for demo, oracle in zip(labelled_states(cfg, progress=False), oracle_labels, strict=True):
+        state, label = demo.state, demo.price
         box = build_toolbox(state.context)
         if not box.candidates:
-            assert label == oracle  # nothing to choose from: the oracle's price
+            assert label == oracle and demo.pick is None  # nothing to choose from: the oracle's price
             continue
         prices = [c.price for c in box.candidates]
         assert min(abs(label - p) for p in prices) < 0.006  # one of the prices the prompt lists
+        assert abs(box.candidate(demo.pick).price - label) < 0.006
         values = scorer.values(state, np.array(prices + [label]))
         assert values[-1] >= values[:-1].max() - 1e-3 * abs(values[:-1].max())  # to the cent
         relabelled += label != oracle
     assert relabelled > 0
+
+
+def test_a_label_margin_keeps_the_rule_unless_another_candidate_is_clearly_better():
+    plain = CFG.model_copy(update={"prompt": "compact", "label": "best_candidate"})
+    margin = plain.model_copy(update={"label_margin": 0.05})
+    scorer, kept, moved = OracleScorer(), 0, 0
+    for a, b in zip(labelled_states(plain, progress=False), labelled_states(margin, progress=False), strict=True):
+        assert a.state.t == b.state.t and a.state.task.task_id == b.state.task.task_id  # same states
+        if b.pick is None:
+            continue
+        rule = rule_candidate(b.box)
+        values = dict(zip([c.name for c in b.box.candidates],
+                          scorer.values(b.state, np.array([c.price for c in b.box.candidates])), strict=True))
+        _, oracle_value = scorer.best(b.state)
+        periods = max(b.state.task.horizon - b.state.t, 1) if b.state.task.stateful else 1
+        gain = values[a.pick] - values[rule.name]
+        if gain > 0.05 * abs(oracle_value) / periods:
+            assert b.pick == a.pick  # clearly better: the margin does not hide it
+            moved += 1
+        else:
+            assert b.pick == rule.name  # a near tie: the rule's candidate
+            kept += a.pick != rule.name
+    assert kept > 0  # some margin-0 labels left the rule for a near tie
+
+
+def test_a_label_margin_needs_candidate_labels():
+    with pytest.raises(ValueError, match="label_margin"):
+        DemoConfig(**(CFG.model_dump() | {"label_margin": 0.1}))  # the oracle's labels have no rule to keep
 
 
 def test_oracle_scorer_agrees_with_the_evaluation_oracle():

@@ -45,7 +45,8 @@ def test_hindsight_charges_the_candidate_truly_worth_most():
 
 
 def test_trained_picker_answers_one_of_its_candidates():
-    model = train_picker(DemoConfig(n_tasks=6, steps_per_episode=4, horizon=15, seed=0), progress=False)
+    model = train_picker(DemoConfig(n_tasks=6, steps_per_episode=4, horizon=15, seed=0, label="best_candidate"),
+                         progress=False)
     assert set(model.classes_) <= set(CANDIDATES)
     task = sample_task("validation", 3, 30)
     ctx = _played(task).context()
