@@ -21,7 +21,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import agent.model as model_module  # noqa: E402
+import agent.generation as generation  # noqa: E402
 from agent.catalog import contexts_for, read_table, score_frames  # noqa: E402
 from agent.demo_catalog import demo_catalog_paths  # noqa: E402
 from agent.policy import LLMPolicy  # noqa: E402
@@ -49,7 +49,7 @@ class TokenCounter:
 
     def __init__(self):
         self.prompt = self.generated = 0
-        self.original = model_module.generate_batch
+        self.original = generation.generate_batch
 
     def __enter__(self):
         def counting(lm, prompts, **kw):
@@ -60,11 +60,11 @@ class TokenCounter:
             self.generated += sum(len(lm.tokenizer(o)["input_ids"]) for o in outs)
             return outs
 
-        model_module.generate_batch = counting
+        generation.generate_batch = counting
         return self
 
     def __exit__(self, *exc):
-        model_module.generate_batch = self.original
+        generation.generate_batch = self.original
 
 
 def main() -> None:

@@ -110,6 +110,7 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=ROOT / "runs" / "bench-finetune")
     ap.add_argument("--out", type=Path, default=RESULTS / "finetune.md")
     args = ap.parse_args()
+    args.out = args.out.resolve()  # a relative --out is relative to where the command runs
     if args.device == "auto":
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
     args.dtype = "bf16" if resolve_dtype(args.dtype) == torch.bfloat16 else "fp32"
