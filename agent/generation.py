@@ -155,7 +155,7 @@ def choose_batch(lm: LoadedModel, prompts: Sequence[list[dict] | str], answers: 
     it can never invent a price, and the tokens all answers share (`PRICE: `, the leading digits) are
     appended to the prompt rather than decoded, and decoding stops as soon as one answer is left:
     only the digits that tell the candidates apart are decoded (60 compact decisions took 16 s this
-    way against 42 s decoded freely, earning the same value to 0.02%; bf16, 2 cores).
+    way against 42 s decoded freely, worth 0.9642 against 0.9644 of the oracle value; bf16, 2 cores).
     """
     if len(prompts) != len(answers) or any(not a for a in answers):
         raise ValueError("choose_batch: every prompt needs at least one answer")
