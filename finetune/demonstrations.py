@@ -164,8 +164,8 @@ def best_candidate(state: DecisionState, box: Toolbox, scorer: OracleScorer, mar
     over, the optimal future): the label `best_candidate`, and what a perfect picker would charge.
 
     With `margin` > 0 the rule's candidate (`agent.candidates.rule_candidate`) is kept unless another is
-    worth more by over `margin` times the oracle's value per remaining period (the scale of
-    `OracleScorer.relative`). Why: in most states the candidates are worth nearly the same, and which one
+    worth more by over `margin` times the oracle's value per remaining period
+    (`OracleScorer.scale`). Why: in most states the candidates are worth nearly the same, and which one
     wins by a hair depends on the hidden task, not on anything the prompt shows; a label that flips on
     such ties teaches a picker noise (state-level, the LLM trained on margin-0 labels left the rule in
     42% of validation states and earned slightly less than the rule there).
@@ -174,10 +174,7 @@ def best_candidate(state: DecisionState, box: Toolbox, scorer: OracleScorer, mar
     best = int(np.argmax(values))
     rule = rule_candidate(box)
     if margin > 0 and rule is not None:
-        _, oracle_value = scorer.best(state)
-        periods = max(state.task.horizon - state.t, 1) if state.task.stateful else 1
-        scale = max(abs(oracle_value) / periods, 1e-9)
-        if values[best] - values[box.candidates.index(rule)] <= margin * scale:
+        if values[best] - values[box.candidates.index(rule)] <= margin * scorer.scale(state):
             return rule
     return box.candidates[best]
 

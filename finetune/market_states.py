@@ -94,6 +94,11 @@ class OracleScorer:
         """
         _, best = self.best(state)
         value = float(self.values(state, price))
+        return float(np.clip(1.0 - (best - value) / self.scale(state), -1.0, 1.0))
+
+    def scale(self, state: DecisionState) -> float:
+        """The oracle's value per remaining period (per period where no state carries over): the unit
+        in which a lost value is comparable across tasks and periods."""
+        _, best = self.best(state)
         periods = max(state.task.horizon - state.t, 1) if state.task.stateful else 1
-        scale = max(abs(best) / periods, 1e-9)
-        return float(np.clip(1.0 - (best - value) / scale, -1.0, 1.0))
+        return max(abs(best) / periods, 1e-9)
