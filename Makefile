@@ -56,6 +56,7 @@ bench: install browser
 	$(PY) bench/audit.py
 	$(PY) bench/dtype.py
 	$(PY) bench/finetune.py $(BENCH_FINETUNE_ARGS)
+	$(PY) bench/finetune.py --variants zero-shot,sft,sft+ppo,sft+grpo --out bench/results/finetune_long.md $(BENCH_FINETUNE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

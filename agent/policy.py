@@ -28,6 +28,7 @@ class Proposal(BaseModel):
     reason: str | None = None
     fallback: str | None = None  # why the proposal is not the model's own price, if it is not
     candidate: str | None = None  # the toolbox candidate chosen (compact prompt), e.g. "logit"
+    candidate_words: str | None = None  # what that candidate is and expects, from the toolbox (for the rationale)
 
 
 def fallback_price(context: PricingContext, evidence: Evidence) -> float:
@@ -103,7 +104,7 @@ class LLMPolicy:
         (`agent.generation.choose_batch`): the model cannot invent a price. Without any candidate (no
         period sold yet) the answer is free text, falling back to the toolbox's rule, else the current
         price."""
-        from agent.candidates import build_toolbox, rule_price
+        from agent.candidates import build_toolbox, describe_choice, rule_price
         from agent.generation import choose_batch, generate_batch
 
         boxes = [build_toolbox(c) for c in contexts]
@@ -116,7 +117,8 @@ class LLMPolicy:
                                  seed=seed)
             for i, options, j in zip(listed, answers, picks, strict=True):
                 chosen = boxes[i].candidates[j]
-                out[i] = Proposal(price=round(chosen.price, 2), text=options[j], candidate=chosen.name)
+                out[i] = Proposal(price=round(chosen.price, 2), text=options[j], candidate=chosen.name,
+                                  candidate_words=describe_choice(boxes[i], chosen))
         free = [i for i, p in enumerate(out) if p is None]
         if free:
             texts = generate_batch(self.lm, [prompts[i] for i in free], temperature=self.temperature, seed=seed,

@@ -37,6 +37,7 @@ class Recommendation(BaseModel):
     confidence: Literal["high", "medium", "low"]
     rationale: str
     model_reason: str | None
+    candidate: str | None = None  # the toolbox candidate the model chose (compact-prompt adapters)
     evidence: Evidence
     binding_rules: list[BindingRule]
     flags: list[str]
@@ -88,11 +89,14 @@ def _money(x: float) -> str:
 
 
 def explain(context: PricingContext, evidence: Evidence, price: float, binding: list[BindingRule],
-            point, confidence: str) -> str:
-    """Plain words, every number from the evidence or the guardrail record."""
+            point, confidence: str, choice: str | None = None) -> str:
+    """Plain words, every number from the evidence, the toolbox (`choice`, the chosen candidate's
+    sentence) or the guardrail record."""
     current = context.product.current_price
     change = 100 * (price - current) / current
     parts = [f"Recommended price {_money(price)} (now {_money(current)}, {change:+.1f}%)."]
+    if choice:
+        parts.append(choice)
     fit = evidence.fit
     if fit is None:
         parts.append("There is no usable sales history yet, so demand could not be estimated; "
@@ -158,8 +162,10 @@ def build_recommendation(context: PricingContext, evidence: Evidence, proposal: 
         expected_units_high=point.units_high if point else None,
         expected_profit=point.profit if point else None, expected_profit_low=point.profit_low if point else None,
         expected_profit_high=point.profit_high if point else None, expected_profit_change=profit_change,
-        confidence=confidence, rationale=explain(context, evidence, price, guarded.binding, point, confidence),
-        model_reason=reason, evidence=evidence, binding_rules=guarded.binding, flags=flags,
+        confidence=confidence, rationale=explain(context, evidence, price, guarded.binding, point, confidence,
+                                                 proposal.candidate_words),
+        model_reason=reason, candidate=proposal.candidate, evidence=evidence, binding_rules=guarded.binding,
+        flags=flags,
         policy=policy.name, model_id=getattr(policy, "model_id", None), adapter_id=getattr(policy, "adapter_id", None),
         latency_ms=latency_ms,
     )

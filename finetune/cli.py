@@ -1,6 +1,6 @@
 """`pricing finetune ...`: demonstrations, SFT, PPO and GRPO, each driven by one YAML config.
 
-Configs live in `configs/finetune/<profile>/{sft,ppo,grpo}.yaml` (profiles: cpu-quick, cpu-default,
+Configs live in `configs/finetune/<profile>/{sft,ppo,grpo}.yaml` (profiles: cpu-quick, cpu-compact, cpu-default,
 gpu). Every command resumes where a killed run stopped when pointed at the same output folder.
 Multi-GPU: `accelerate launch -m finetune.cli sft --config configs/finetune/gpu/sft.yaml`.
 """

@@ -3,7 +3,8 @@
 One pydantic model per command, with defaults that suit this CPU machine; unknown keys are errors
 (a typo in a config should stop the run, not be ignored). The YAML files under
 `configs/finetune/<profile>/` set only what differs from these defaults: `cpu-quick` (minutes, used
-by the tests), `cpu-default` (what produced the shipped adapter) and `gpu` (more of everything).
+by the tests), `cpu-compact` (what produced the shipped default adapter, `pricing-compact-sft`),
+`cpu-default` (the long-prompt adapters `pricing-sft`, `-ppo`, `-grpo`) and `gpu` (more of everything).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 The card (README.md beside the weights) records what a reader needs to trust or reproduce it:
 the base model, the demonstrations (split, tasks, seed), every training stage's config and
 seed, the validation numbers logged during training, and the command that reproduces each stage.
-Benchmark numbers live in `bench/results/finetune.md`, which the card links to.
+Benchmark numbers live in `bench/results/finetune.md` (the compact-prompt default) or `finetune_long.md`
+(the long-prompt adapters), which the card links to.
 """
 
 from __future__ import annotations
@@ -25,6 +26,18 @@ def _read_jsonl(path: Path) -> list[dict]:
     return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.is_file() else []
 
 
+def _label_words(demos: dict) -> str:
+    """What the demonstrations' answers are, as the card says it (finetune.config.DemoConfig.label)."""
+    if demos.get("label") != "best_candidate":
+        return "the true task's optimal price"
+    words = "the toolbox candidate worth most under the true task"
+    margin = demos.get("label_margin") or 0
+    if margin:
+        words += (f", kept at the toolbox rule's candidate unless another is worth more by over {margin:g} x "
+                  "the oracle's value per remaining period")
+    return words
+
+
 def _stage_section(run_dir: Path, config_path: Path | None) -> str:
     """One training stage: its command, config, and the validation numbers it logged."""
     lines = []
@@ -43,7 +56,7 @@ def _stage_section(run_dir: Path, config_path: Path | None) -> str:
                      f"`{demos.get('split')}` "
                      f"tasks (T = {demos.get('horizon')}, {demos.get('steps_per_episode')} decisions per episode, "
                      f"seed {demos.get('seed')}), behaviours {', '.join(demos.get('behaviours', []))}; labels are "
-                     "the true task's optimal price. "
+                     f"{_label_words(demos)}. "
                      f"{run.get('global_step')} optimiser steps, train loss "
                      f"{run.get('train_metrics', {}).get('train_loss', '?')}.\n")
         history = _read_jsonl(run_dir / "validation.jsonl")
@@ -82,7 +95,8 @@ def ship_adapter(adapter: str | Path, name: str, stages: list[tuple[Path, Path |
     layout_line = ("the compact one with the toolbox's candidates (`agent.prompt.render_compact`), answer "
                    "`PRICE: x` alone." if compact else
                    "the agent's own (`agent/prompt.py`, `PRICE: x` / `REASON: ...`).")
-    bench = "`bench/results/finetune_compact.md`" if compact else "`bench/results/finetune.md` (200 test tasks)"
+    bench = ("`bench/results/finetune.md` (200 test tasks)" if compact else
+             "`bench/results/finetune_long.md` (200 test tasks, the long-prompt adapters)")
     body = "\n".join(_stage_section(run, config) for run, config in stages)
     card = f"""# Adapter `{name}`
 

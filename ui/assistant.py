@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
+from agent.candidates import build_toolbox, score_price
 from agent.evidence import Evidence, compute_evidence
 from agent.guardrails import GuardrailConflict, apply_guardrails
 from agent.recommend import Recommendation
@@ -42,6 +43,7 @@ class ChatState(BaseModel):
 
     facts: MerchantFacts = MerchantFacts()
     recommended_price: float | None = None
+    candidate: str | None = None  # the toolbox candidate behind it (compact-prompt adapters): what-ifs use its fit
 
 
 @dataclass
@@ -140,6 +142,8 @@ def _policy_text(rec: Recommendation) -> str:
     who = rec.policy + (f" ({rec.model_id}" + (f" + {rec.adapter_id}" if rec.adapter_id else "") + ")"
                         if rec.model_id else "")
     text = f"{who} proposed {_money(rec.proposed_price)} in {rec.latency_ms:,.0f} ms."
+    if rec.candidate:
+        text += f" It chose the toolbox's `{rec.candidate}` candidate (the chart draws every hypothesis)."
     if rec.model_reason:
         text += f" Its reason: \"{rec.model_reason}\""
     if rec.flags:
@@ -171,7 +175,8 @@ class Assistant:
             return Turn([_say(f"I could not use that: {err}")], state)
         if reading.reset:
             return Turn([_say("Starting over. " + GREETING)], ChatState())
-        new = ChatState(facts=reading.facts, recommended_price=None if reading.changed else state.recommended_price)
+        kept = {} if reading.changed else {"recommended_price": state.recommended_price, "candidate": state.candidate}
+        new = ChatState(facts=reading.facts, **kept)  # new facts: the last recommendation no longer holds
         steps = [_step("Facts extracted", (f"Read from your message: {', '.join(reading.changed)}.\n\n"
                                            if reading.changed else "Nothing new in this message.\n\n")
                        + describe_facts(reading.facts))]
@@ -219,17 +224,20 @@ class Assistant:
         except GuardrailConflict as err:
             return Turn(steps + [_say(f"Your guardrails leave no possible price: {err}. "
                                       "Relax one of them (in the form or in the chat).")], state)
-        chart = recommendation_chart(context, rec.evidence, rec.price)
+        box = build_toolbox(context) if rec.candidate else None  # the candidates the model chose from
+        chart = recommendation_chart(context, rec.evidence, rec.price, toolbox=box, chosen=rec.candidate)
         steps += [_step("Demand fit", _fit_text(rec.evidence)),
                   _step("Pricing policy", _policy_text(rec)),
                   _step("Guardrails", _guardrail_text(rec))]
-        state = state.model_copy(update={"recommended_price": rec.price})
+        state = state.model_copy(update={"recommended_price": rec.price, "candidate": rec.candidate})
         return Turn(steps + [_say(_answer_text(rec)), _chart(chart)], state, rec, [str(chart)])
 
     def _what_if(self, price: float, state: ChatState, steps: list[dict]) -> Turn:
         context = self._context(state)
         if isinstance(context, str):
             return Turn(steps + [_say(context)], state)
+        if state.candidate:
+            return self._what_if_toolbox(price, context, state, steps)
         evidence = compute_evidence(context)
         point = evidence.point(price)
         if point is None:
@@ -246,17 +254,48 @@ class Assistant:
             if q is not None and abs(other - price) > 0.005:
                 lines.append(f"- vs {label} {_money(other)}: {point.units - q.units:+,.0f} units, "
                              f"{point.profit - q.profit:+,.2f} profit per period.")
-        try:
-            guarded = apply_guardrails(price, context)
-            if guarded.binding:
-                lines.append("- Your guardrails would not allow it: " + "; ".join(b.detail for b in guarded.binding)
-                             + f" (they would give {_money(guarded.price)}).")
-        except GuardrailConflict as err:
-            lines.append(f"- Your guardrails admit no price at all: {err}.")
+        lines += self._guardrail_lines(price, context)
         chart = recommendation_chart(context, evidence, state.recommended_price or context.product.current_price,
                                      what_if=price)
         steps.append(_step("Demand fit", _fit_text(evidence)))
         return Turn(steps + [_say("\n".join(lines)), _chart(chart)], state, charts=[str(chart)])
+
+    def _what_if_toolbox(self, price: float, context: PricingContext, state: ChatState, steps: list[dict]) -> Turn:
+        """A what-if after a compact-prompt recommendation: the toolbox's best fit scores the price, the
+        same way it scored the candidate the model chose, so the numbers agree with the recommendation's."""
+        box = build_toolbox(context)
+        point = score_price(box, context, price)
+        if point is None:
+            low, high = box.supported_range
+            return Turn(steps + [_say(f"I have no demand estimate at {_money(price)}: the fitted curves are trusted "
+                                      f"over {_money(low)}–{_money(high)}, and beyond the prices you have tried it "
+                                      "would be a guess.")], state)
+        lines = [f"At **{_money(price)}** the model expects **{point.units:,.0f}** units and "
+                 f"**{_money(point.profit)}** profit per period ({_money(point.profit_low)}–"
+                 f"{_money(point.profit_high)}), under the {box.best_fit.family} demand curve that fits best."]
+        for label, other in (("the current price", context.product.current_price),
+                             ("my recommendation", state.recommended_price)):
+            q = score_price(box, context, other) if other is not None else None
+            if q is not None and abs(other - price) > 0.005:
+                lines.append(f"- vs {label} {_money(other)}: {point.units - q.units:+,.0f} units, "
+                             f"{point.profit - q.profit:+,.2f} profit per period.")
+        lines += self._guardrail_lines(price, context)
+        chart = recommendation_chart(context, compute_evidence(context), state.recommended_price or price,
+                                     what_if=price, toolbox=box, chosen=state.candidate)
+        steps.append(_step("Demand fit", "; ".join(f"{h.family} fit weight {h.weight:.2f}" for h in box.hypotheses)
+                           + f". Scored under the best fit ({box.best_fit.family})."))
+        return Turn(steps + [_say("\n".join(lines)), _chart(chart)], state, charts=[str(chart)])
+
+    @staticmethod
+    def _guardrail_lines(price: float, context: PricingContext) -> list[str]:
+        try:
+            guarded = apply_guardrails(price, context)
+            if guarded.binding:
+                return ["- Your guardrails would not allow it: " + "; ".join(b.detail for b in guarded.binding)
+                        + f" (they would give {_money(guarded.price)})."]
+        except GuardrailConflict as err:
+            return [f"- Your guardrails admit no price at all: {err}."]
+        return []
 
     def _why_not(self, direction: str, state: ChatState, steps: list[dict]) -> Turn:
         context = self._context(state)
@@ -264,7 +303,8 @@ class Assistant:
             return Turn(steps + [_say(context)], state)
         if state.recommended_price is None:  # asked before any recommendation: make one, quietly
             try:
-                state = state.model_copy(update={"recommended_price": self.recommend_fn(context).price})
+                rec = self.recommend_fn(context)
+                state = state.model_copy(update={"recommended_price": rec.price, "candidate": rec.candidate})
             except GuardrailConflict as err:
                 return Turn(steps + [_say(f"Your guardrails leave no possible price: {err}.")], state)
         price = state.recommended_price

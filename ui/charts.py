@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from agent.candidates import Toolbox  # noqa: E402
 from agent.evidence import Evidence  # noqa: E402
 from env.context import PricingContext  # noqa: E402
 
@@ -39,9 +40,35 @@ def _save(fig, stem: str) -> Path:
     return path
 
 
+_FAMILY_COLOURS = {"loglinear": "#6a3d9a", "linear": "#e6550d", "logit": "#31a354"}
+
+
+def _hypotheses(ax, toolbox: Toolbox, chosen: str | None, xs: np.ndarray) -> None:
+    """The toolbox's demand curves on the demand panel: the chosen one bold, the others thin."""
+    best = toolbox.best_fit
+    for h in toolbox.hypotheses:
+        bold = h.family == chosen or (chosen in ("stock_plan", "explore") and h is best)
+        label = f"{h.family} fit (weight {h.weight:.2f})" + (" ← chosen" if bold else "")
+        ax.plot(xs, h.mean_units(xs), color=_FAMILY_COLOURS.get(h.family, "k"), lw=2.2 if bold else 0.9,
+                ls="-" if bold else ":", label=label)
+
+
+def _candidates(ax, toolbox: Toolbox, chosen: str | None) -> None:
+    """The toolbox's candidates on the profit panel, each at its expected profit (under the best fit)."""
+    for c in toolbox.candidates:
+        ax.scatter([c.price], [c.profit], s=46 if c.name == chosen else 18, zorder=4,
+                   marker="*" if c.name == chosen else "o", color="#2ca02c" if c.name == chosen else "#636363",
+                   label=f"candidate {c.name}" + (" (chosen)" if c.name == chosen else ""))
+
+
 def recommendation_chart(context: PricingContext, evidence: Evidence, price: float,
-                         what_if: float | None = None) -> Path:
-    """Three panels: sales history, fitted demand with its band, profit curve with current and new price."""
+                         what_if: float | None = None, toolbox: Toolbox | None = None,
+                         chosen: str | None = None) -> Path:
+    """Three panels: sales history, fitted demand with its band, profit curve with current and new price.
+
+    With the `toolbox` the model chose from (compact-prompt adapters), the demand panel also draws
+    every fitted hypothesis, the one behind the `chosen` candidate in bold, and the profit panel marks
+    the candidates, so the merchant sees which model of demand the price came from."""
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     hist = context.history
     ax = axes[0]
@@ -77,6 +104,11 @@ def recommendation_chart(context: PricingContext, evidence: Evidence, price: flo
             if field == "units" and hist:
                 ax.scatter([r.price for r in hist], [r.units for r in hist], s=12, color="k", zorder=3,
                            label="observed")
+            if toolbox is not None and toolbox.hypotheses:
+                if field == "units":
+                    _hypotheses(ax, toolbox, chosen, np.asarray(xs, dtype=float))
+                else:
+                    _candidates(ax, toolbox, chosen)
             for label, x, colour in marks:
                 ax.axvline(x, color=colour, ls="--", lw=1.2, label=f"{label} {x:,.2f}")
         ax.set_xlabel("price")

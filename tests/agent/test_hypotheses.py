@@ -125,3 +125,20 @@ def test_stock_plan_prices_above_the_myopic_optimum_when_stock_is_short():
     assert 70 < market.context().inventory < 130
     assert box.candidate("stock_plan").price > box.candidate(box.best_fit.family).price
     assert rule_price(box, market.context()) == box.candidate("stock_plan").price
+
+
+def test_a_what_if_price_is_scored_like_the_candidates_and_only_where_the_fit_is_trusted():
+    from agent.candidates import score_price
+
+    context = _context(lambda p: 120.0 - 8.0 * p)
+    box = build_toolbox(context)
+    for c in box.candidates:  # the same price, the same numbers as the candidate's
+        q = score_price(box, context, c.price)
+        assert (q.units, q.profit, q.profit_low, q.profit_high) == pytest.approx(
+            (c.units, c.profit, c.profit_low, c.profit_high))
+    low, high = box.supported_range
+    inside = score_price(box, context, (low + high) / 2)
+    assert inside.profit == pytest.approx(((low + high) / 2 - COST) * inside.units)
+    assert score_price(box, context, high * 1.01) is None and score_price(box, context, low * 0.99) is None
+    empty = build_toolbox(context.model_copy(update={"history": ()}))
+    assert score_price(empty, context, 9.0) is None

@@ -149,6 +149,12 @@ def test_a_compact_adapter_chooses_a_listed_candidate_and_answers_freely_only_wi
     assert rule_price(build_toolbox(ctxs[2]), ctxs[2]) is None
     assert proposals[2].fallback and proposals[2].price == ctxs[2].product.current_price
 
+    # The rationale says which candidate was chosen, in words and numbers from the toolbox.
+    rec = recommend(ctxs[0], LLMPolicy(compact))
+    last = build_toolbox(ctxs[0]).candidates[-1]
+    assert rec.candidate == last.name and f"{last.profit:,.2f} profit" in rec.rationale
+    assert f"out of {len(build_toolbox(ctxs[0]).candidates)} candidates" in rec.rationale
+
 
 def test_a_compact_adapter_on_the_tiny_model_always_charges_a_candidate():
     import dataclasses

@@ -82,9 +82,19 @@ def test_ship_copies_the_adapter_with_a_card(tmp_path, monkeypatch):
     assert adapter_layout(dest) == "compact"  # the prompt layout travels with the weights
     card = (dest / "README.md").read_text()
     assert "Hello." in card and "12 examples from 6" in card and "| 3 | 71.2 | 80.0 | 28.8 |" in card
+    assert "labels are the true task's optimal price" in card  # the config's default label: the oracle's
     assert "pricing finetune sft --config configs/finetune/cpu-default/sft.yaml` (seed 7)" in card
     bad = runner.invoke(app, ["finetune", "ship", "--adapter", str(tmp_path), "--name", "x", "--stage", str(run)])
     assert bad.exit_code == 2 and "no adapter_model.safetensors" in bad.output
+
+
+def test_the_card_names_the_label_the_demonstrations_used():
+    from finetune.ship import _label_words
+
+    assert _label_words({"label": "oracle"}) == "the true task's optimal price"
+    assert "candidate worth most" in _label_words({"label": "best_candidate"})
+    assert "rule" not in _label_words({"label": "best_candidate", "label_margin": 0.0})
+    assert "over 0.2 x the oracle's value" in _label_words({"label": "best_candidate", "label_margin": 0.2})
 
 
 def test_rollouts_can_come_from_a_scenario_preset():

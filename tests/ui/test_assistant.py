@@ -85,3 +85,75 @@ def test_bad_upload_is_a_chat_message(assistant, tmp_path):
     path.write_text("a,b\n1,2\n")
     turn = assistant.use_file(str(path), ChatState())
     assert turn.recommendation is None and "price" in texts(turn) and "units" in texts(turn)
+
+
+class _ChoosesACandidate:
+    """A policy that answers like a compact-prompt adapter: one of the toolbox's candidates, named."""
+
+    name = "picker"
+
+    def __init__(self, which: str):
+        self.which = which
+
+    def propose_batch(self, contexts, evidences=None):
+        from agent.candidates import build_toolbox, describe_choice
+        from agent.policy import Proposal
+
+        out = []
+        for c in contexts:
+            box = build_toolbox(c)
+            chosen = box.candidate(self.which) or box.candidates[0]
+            out.append(Proposal(price=round(chosen.price, 2), candidate=chosen.name,
+                                candidate_words=describe_choice(box, chosen)))
+        return out
+
+
+def test_a_chosen_candidate_is_named_in_the_chat():
+    policy = _ChoosesACandidate("linear")
+    turn = Assistant(lambda context: recommend(context, policy)).respond(MUG, ChatState())
+    rec = turn.recommendation
+    assert rec is not None and rec.candidate is not None
+    assert "The model chose" in rec.rationale and f"`{rec.candidate}` candidate" in texts(turn)
+
+
+def test_the_chart_draws_every_hypothesis_and_marks_the_chosen_candidate(monkeypatch):
+    import ui.charts as charts
+    from agent.candidates import build_toolbox
+    from env.distribution import sample_task
+    from env.market import Market
+
+    task = sample_task("validation", 3)
+    market = Market(task)
+    market.reset(0)
+    for k in range(12):
+        market.step(task.initial_price * (0.8 + 0.05 * k))
+    context = market.context()
+    box = build_toolbox(context)
+    assert len(box.hypotheses) >= 2
+    chosen = box.candidates[-1]
+    figures = []
+    monkeypatch.setattr(charts, "_save", lambda fig, stem: figures.append(fig) or charts.chart_folder() / "x.png")
+    charts.recommendation_chart(context, compute_evidence(context), chosen.price, toolbox=box, chosen=chosen.name)
+    demand, profit = figures[0].axes[1], figures[0].axes[2]
+    labels = [line.get_label() for line in demand.get_lines()]
+    assert sum(" fit (weight " in label for label in labels) == len(box.hypotheses)
+    assert sum("← chosen" in label for label in labels) == 1
+    marked = [c.get_label() for c in profit.collections]
+    assert f"candidate {chosen.name} (chosen)" in marked and len([m for m in marked if m.startswith("candidate")]) \
+        == len(box.candidates)
+
+
+def test_a_what_if_after_a_chosen_candidate_uses_the_toolbox_fit_it_came_from():
+    from agent.candidates import build_toolbox, score_price
+
+    policy = _ChoosesACandidate("linear")
+    assistant = Assistant(lambda context: recommend(context, policy))
+    first = assistant.respond(MUG, ChatState())
+    assert first.state.candidate == first.recommendation.candidate
+    turn = assistant.respond("what if I charge $13?", first.state)
+    context = read_message(MUG, ChatState().facts).facts.context()
+    q = score_price(build_toolbox(context), context, 13.0)
+    assert q is not None and f"**{q.units:,.0f}** units" in texts(turn) and f"${q.profit:,.2f}" in texts(turn)
+    assert "demand curve that fits best" in texts(turn) and turn.charts
+    far = assistant.respond("what if I charge $400?", first.state)
+    assert "no demand estimate" in texts(far)
