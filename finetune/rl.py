@@ -3,7 +3,9 @@
 Read top to bottom. A run is a sequence of rounds; each round
 1. rolls out the *current* policy (sampling at `rollout.temperature`) on fresh train-split tasks,
    recording every decision state it visits, so the policy trains on the states it reaches;
-2. draws `rollout.states_per_round` of those states and renders them with the agent's prompt;
+2. draws `rollout.states_per_round` of those states and renders them with the agent's prompt, in the
+   layout the starting adapter was trained on (the compact one lists the toolbox's candidates; its
+   rollouts choose among them, and every round's adapter keeps the layout);
 3. trains on them: PPO with the simulator as reward *model* and a value model, KL-penalised
    towards the starting (SFT) policy; or GRPO with the simulator as reward *function*
    (`num_generations` answers per prompt, group-relative advantages), with the same KL anchor;
@@ -31,7 +33,7 @@ import torch
 from datasets import Dataset
 from tqdm import tqdm
 
-from agent.model import LoadedModel
+from agent.model import LoadedModel, adapter_layout
 from agent.policy import LLMPolicy
 from env.evaluation import start_market
 from finetune.config import RLRunConfig
@@ -85,7 +87,13 @@ def draw_states(states: list[DecisionState], n: int, seed: int) -> list[Decision
     return [states[i] for i in sorted(picks)]
 
 
-def prompt_messages(state: DecisionState) -> list[dict]:
+def prompt_messages(state: DecisionState, layout: str = "long") -> list[dict]:
+    """The state in the prompt layout the starting adapter was trained on (`agent.prompt.LAYOUTS`)."""
+    if layout == "compact":
+        from agent.candidates import build_toolbox
+        from agent.prompt import render_compact
+
+        return render_compact(state.context, build_toolbox(state.context))
     from agent.evidence import compute_evidence
     from agent.prompt import render_messages
 
@@ -119,13 +127,13 @@ def value_model_for(policy_base) -> torch.nn.Module:
 
 
 def ppo_round(policy, tokenizer, value_model, states: list[DecisionState], cfg: RLRunConfig, reward: SimulatorReward,
-              out: Path) -> list[dict]:
+              out: Path, layout: str = "long") -> list[dict]:
     from trl.experimental.ppo import PPOConfig, PPOTrainer
 
     reward_model = SimulatorRewardModel(tokenizer, reward)
     rows = []
     for state in states:
-        ids = prompt_ids(tokenizer, prompt_messages(state))
+        ids = prompt_ids(tokenizer, prompt_messages(state, layout))
         reward_model.register(ids, state)
         rows.append({"input_ids": ids})
     dataset = Dataset.from_list(rows)
@@ -143,11 +151,11 @@ def ppo_round(policy, tokenizer, value_model, states: list[DecisionState], cfg: 
 
 
 def grpo_round(policy, tokenizer, states: list[DecisionState], cfg: RLRunConfig, reward: SimulatorReward,
-               out: Path) -> list[dict]:
+               out: Path, layout: str = "long") -> list[dict]:
     from trl import GRPOConfig, GRPOTrainer
 
     registry = {s.key: s for s in states}
-    dataset = Dataset.from_list([{"prompt": prompt_messages(s), "state_key": s.key} for s in states])
+    dataset = Dataset.from_list([{"prompt": prompt_messages(s, layout), "state_key": s.key} for s in states])
     args = GRPOConfig(
         **_common_args(cfg, out), per_device_train_batch_size=cfg.num_generations,
         gradient_accumulation_steps=cfg.batch_size, num_generations=cfg.num_generations,
@@ -192,6 +200,7 @@ def run_rl(cfg: RLRunConfig, algorithm: Algorithm) -> Path:
     done = int(progress["rounds_done"])
 
     lm = base_with_adapter_merged(cfg.model, cfg.init_adapter, cfg.dtype)
+    layout = adapter_layout(Path(cfg.init_adapter)) if cfg.init_adapter else "long"  # RL keeps the SFT's prompt
     tokenizer = lm.tokenizer
     tokenizer.padding_side = "left"
     value_model = None
@@ -211,7 +220,8 @@ def run_rl(cfg: RLRunConfig, algorithm: Algorithm) -> Path:
     reward = SimulatorReward(cfg.reward, scorer)
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(out / "tb" / "trainer")
     writer = SummaryWriter(str(out / "tb" / "rounds"))
-    playing = LoadedModel(model=policy, tokenizer=tokenizer, model_id="rl", adapter_id="training", dtype=lm.dtype)
+    playing = LoadedModel(model=policy, tokenizer=tokenizer, model_id="rl", adapter_id="training", dtype=lm.dtype,
+                          prompt_layout=layout)
     for k in range(done, cfg.rounds):
         policy.eval()
         rollout_policy = LLMPolicy(lm=playing, temperature=cfg.rollout.temperature,
@@ -221,15 +231,15 @@ def run_rl(cfg: RLRunConfig, algorithm: Algorithm) -> Path:
         policy.train()
         trainer_out = out / "trainer" / f"round-{k + 1:03d}"
         if algorithm == "ppo":
-            logs = ppo_round(policy, tokenizer, value_model, states, cfg, reward, trainer_out)
+            logs = ppo_round(policy, tokenizer, value_model, states, cfg, reward, trainer_out, layout)
         else:
-            logs = grpo_round(policy, tokenizer, states, cfg, reward, trainer_out)
+            logs = grpo_round(policy, tokenizer, states, cfg, reward, trainer_out, layout)
         if "ref" in policy.peft_config:  # GRPO's reference copy: dropped so the next round's trainer adds a fresh one
             policy.delete_adapter("ref")
-        save_adapter(policy, rounds_dir / f"round-{k + 1:03d}")
+        save_adapter(policy, rounds_dir / f"round-{k + 1:03d}", layout)
         if value_model is not None:
             value_model.save_pretrained(str(out / "value-model"), safe_serialization=True)
-        metrics = validate(policy, tokenizer, cfg.validation, name=f"{algorithm}-round{k + 1}")
+        metrics = validate(policy, tokenizer, cfg.validation, name=f"{algorithm}-round{k + 1}", prompt_layout=layout)
         record = {"round": k + 1, "train_reward": _mean_reward(logs, algorithm),
                   "rollout_relative_value": rollout_value, "states": len(states),
                   **{f"validation_{key}": v for key, v in metrics.items()}}

@@ -136,6 +136,12 @@ def combine_adapters(first: str | Path, second: str | Path, out: str | Path) -> 
     tmp.mkdir(parents=True)
     save_file(combined, str(tmp / ADAPTER_WEIGHTS), metadata={"format": "pt"})
     (tmp / ADAPTER_CONFIG).write_text(json.dumps(config, indent=2))
+    from agent.prompt import LAYOUT_FILE
+
+    for layout in (second / LAYOUT_FILE, first / LAYOUT_FILE):  # the prompt both were trained on travels along
+        if layout.is_file():
+            shutil.copyfile(layout, tmp / LAYOUT_FILE)
+            break
     shutil.rmtree(out, ignore_errors=True)
     tmp.replace(out)
     return out

@@ -84,6 +84,28 @@ def test_two_rl_updates_change_the_policy(algorithm, quick_rl, sft_adapter):
     assert json.loads((adapter / "adapter_config.json").read_text())["r"] == 8
 
 
+def test_rl_from_a_compact_adapter_trains_on_the_compact_prompt_and_keeps_its_layout(quick_rl, sft_adapter,
+                                                                                    tmp_path, monkeypatch):
+    import shutil
+
+    from agent.model import adapter_layout
+    from agent.prompt import LAYOUT_FILE
+
+    compact = tmp_path / "compact-sft"
+    shutil.copytree(sft_adapter, compact)
+    (compact / LAYOUT_FILE).write_text(json.dumps({"prompt": "compact"}) + "\n")
+    real_round, seen = rl.grpo_round, []
+
+    def recording(policy, tokenizer, states, cfg, reward, out, layout="long"):
+        seen.append([rl.prompt_messages(s, layout)[-1]["content"] for s in states])
+        return real_round(policy, tokenizer, states, cfg, reward, out, layout)
+
+    monkeypatch.setattr(rl, "grpo_round", recording)
+    adapter = run_rl(quick_rl("grpo", str(compact), rounds=1), "grpo")
+    assert seen and all("candidate price profit" in text for text in seen[0])  # the toolbox's table
+    assert adapter_layout(adapter) == "compact" and adapter_layout(adapter.parent / "rounds" / "round-001") == "compact"
+
+
 def test_rl_killed_mid_way_resumes_at_the_unfinished_round(quick_rl, sft_adapter, monkeypatch):
     cfg = quick_rl("ppo", str(sft_adapter), rounds=2)
     real_round, calls = rl.ppo_round, []
