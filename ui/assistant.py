@@ -92,6 +92,20 @@ def describe_facts(facts: MerchantFacts) -> str:
     return "\n".join(rows)
 
 
+def _versus(price: float, point, score: Callable[[float], object], context: PricingContext,
+            state: ChatState) -> list[str]:
+    """A what-if price against the current price and the last recommendation, each scored by `score`
+    (the same model of demand as `point`, so the differences mean something)."""
+    lines = []
+    for label, other in (("the current price", context.product.current_price),
+                         ("my recommendation", state.recommended_price)):
+        q = score(other) if other is not None else None
+        if q is not None and abs(other - price) > 0.005:
+            lines.append(f"- vs {label} {_money(other)}: {point.units - q.units:+,.0f} units, "
+                         f"{point.profit - q.profit:+,.2f} profit per period.")
+    return lines
+
+
 def _fit_text(evidence: Evidence) -> str:
     fit = evidence.fit
     if fit is None:
@@ -248,13 +262,7 @@ class Assistant:
         lines = [f"At **{_money(price)}** the model expects **{point.units:,.0f}** units "
                  f"({point.units_low:,.0f}–{point.units_high:,.0f}) and **{_money(point.profit)}** profit per period "
                  f"({_money(point.profit_low)}–{_money(point.profit_high)})."]
-        for label, other in (("the current price", context.product.current_price),
-                             ("my recommendation", state.recommended_price)):
-            q = evidence.point(other) if other is not None else None
-            if q is not None and abs(other - price) > 0.005:
-                lines.append(f"- vs {label} {_money(other)}: {point.units - q.units:+,.0f} units, "
-                             f"{point.profit - q.profit:+,.2f} profit per period.")
-        lines += self._guardrail_lines(price, context)
+        lines += _versus(price, point, evidence.point, context, state) + self._guardrail_lines(price, context)
         chart = recommendation_chart(context, evidence, state.recommended_price or context.product.current_price,
                                      what_if=price)
         steps.append(_step("Demand fit", _fit_text(evidence)))
@@ -273,13 +281,8 @@ class Assistant:
         lines = [f"At **{_money(price)}** the model expects **{point.units:,.0f}** units and "
                  f"**{_money(point.profit)}** profit per period ({_money(point.profit_low)}–"
                  f"{_money(point.profit_high)}), under the {box.best_fit.family} demand curve that fits best."]
-        for label, other in (("the current price", context.product.current_price),
-                             ("my recommendation", state.recommended_price)):
-            q = score_price(box, context, other) if other is not None else None
-            if q is not None and abs(other - price) > 0.005:
-                lines.append(f"- vs {label} {_money(other)}: {point.units - q.units:+,.0f} units, "
-                             f"{point.profit - q.profit:+,.2f} profit per period.")
-        lines += self._guardrail_lines(price, context)
+        lines += (_versus(price, point, lambda p: score_price(box, context, p), context, state)
+                  + self._guardrail_lines(price, context))
         chart = recommendation_chart(context, compute_evidence(context), state.recommended_price or price,
                                      what_if=price, toolbox=box, chosen=state.candidate)
         steps.append(_step("Demand fit", "; ".join(f"{h.family} fit weight {h.weight:.2f}" for h in box.hypotheses)
