@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from agent.evidence import Evidence, compute_evidence
 from agent.parsing import parse_price, parse_reason
-from agent.prompt import COMPACT_ANSWER_TOKENS, K_RECENT, render_compact, render_messages
+from agent.prompt import K_RECENT, render_compact, render_messages
 from env.context import PricingContext
 
 
@@ -102,10 +102,12 @@ class LLMPolicy:
     def _propose_compact(self, contexts: Sequence[PricingContext], seed: int) -> list[Proposal]:
         """One of the toolbox's candidates, chosen by the model with its decoding held to their answers
         (`agent.generation.choose_batch`): the model cannot invent a price. Without any candidate (no
-        period sold yet) the answer is free text, falling back to the toolbox's rule, else the current
-        price."""
-        from agent.candidates import build_toolbox, describe_choice, rule_price
-        from agent.generation import choose_batch, generate_batch
+        period sold yet) the model is not asked: the price stays where it is, as under the toolbox's rule.
+        Why: a free answer there is a guess from the cost and the price alone, and a bad one locks itself
+        in (the shipped adapter once answered 1,212.00 for a 21.75 product at period 0; nothing sold at the
+        price cap, so no candidate ever appeared: 4.8% of oracle profit on that task, the rule 99.3%)."""
+        from agent.candidates import build_toolbox, describe_choice
+        from agent.generation import choose_batch
 
         boxes = [build_toolbox(c) for c in contexts]
         prompts = [render_compact(c, b) for c, b in zip(contexts, boxes, strict=True)]
@@ -119,13 +121,11 @@ class LLMPolicy:
                 chosen = boxes[i].candidates[j]
                 out[i] = Proposal(price=round(chosen.price, 2), text=options[j], candidate=chosen.name,
                                   candidate_words=describe_choice(boxes[i], chosen))
-        free = [i for i, p in enumerate(out) if p is None]
-        if free:
-            texts = generate_batch(self.lm, [prompts[i] for i in free], temperature=self.temperature, seed=seed,
-                                   max_new_tokens=min(self.max_new_tokens, COMPACT_ANSWER_TOKENS))
-            for i, text in zip(free, texts, strict=True):
-                rule = rule_price(boxes[i], contexts[i]) or contexts[i].product.current_price
-                out[i] = proposal_from_answer(text, contexts[i], None, rule, "the toolbox's rule")
+        for i, p in enumerate(out):
+            if p is None:
+                out[i] = Proposal(price=contexts[i].product.current_price,
+                                  fallback="no period has sold yet, so the toolbox has no candidate; the price "
+                                           "stays until there is demand to fit")
         return out
 
     def propose(self, context: PricingContext, evidence: Evidence | None = None) -> Proposal:

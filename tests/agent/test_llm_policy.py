@@ -117,7 +117,7 @@ def test_real_model_gives_a_context_the_same_price_alone_and_in_mixed_batches():
         recorder.close()
 
 
-def test_a_compact_adapter_chooses_a_listed_candidate_and_answers_freely_only_without_one(monkeypatch):
+def test_a_compact_adapter_chooses_a_listed_candidate_and_is_not_asked_without_one(monkeypatch):
     import dataclasses
 
     from agent.candidates import build_toolbox, rule_price
@@ -130,14 +130,14 @@ def test_a_compact_adapter_chooses_a_listed_candidate_and_answers_freely_only_wi
         return [len(a) - 1 for a in answers]  # the last candidate listed
 
     def free(lm, prompts, **kw):
-        seen["free"], seen["max_new_tokens"] = prompts, kw["max_new_tokens"]
-        return ["no number here"] * len(prompts)
+        seen["free"] = prompts
+        return ["PRICE: 1212.00"] * len(prompts)  # what the shipped adapter once guessed with no sales yet
 
     monkeypatch.setattr(generation, "choose_batch", choose)
     monkeypatch.setattr(generation, "generate_batch", free)
     task = sample_task("validation", 0)
     fresh = Market(task)
-    fresh.reset(0)  # no history: no candidate, so free text, whose fallback is the current price
+    fresh.reset(0)  # no history: no candidate, so the model is not asked and the price stays
     ctxs = [*contexts(2), fresh.context()]
     proposals = LLMPolicy(compact).propose_batch(ctxs)
     assert len(seen["prompts"]) == 2 and "candidate price profit" in seen["prompts"][0][1]["content"]
@@ -145,9 +145,8 @@ def test_a_compact_adapter_chooses_a_listed_candidate_and_answers_freely_only_wi
         last = build_toolbox(c).candidates[-1]
         assert p.candidate == last.name and p.price == round(last.price, 2) and p.fallback is None
         assert answers == [f"PRICE: {x.price:.2f}" for x in build_toolbox(c).candidates]
-    assert len(seen["free"]) == 1 and seen["max_new_tokens"] <= 12
-    assert rule_price(build_toolbox(ctxs[2]), ctxs[2]) is None
-    assert proposals[2].fallback and proposals[2].price == ctxs[2].product.current_price
+    assert "free" not in seen and rule_price(build_toolbox(ctxs[2]), ctxs[2]) is None
+    assert proposals[2].price == ctxs[2].product.current_price and "no period has sold" in proposals[2].fallback
 
     # The rationale says which candidate was chosen, in words and numbers from the toolbox.
     rec = recommend(ctxs[0], LLMPolicy(compact))
