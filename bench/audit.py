@@ -20,13 +20,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import agent  # noqa: E402,F401  (registers `llm` and `evidence`)
+from agent.model import DEFAULT_ADAPTER  # noqa: E402
 from bench.baselines import machine_info  # noqa: E402
 from env.audit import audit_collusion, write_audit  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 HEADER = ("| policy | run on | periods × seeds | self-play x1 | self-play x10 | vs Q-learning | vs best-responder | "
           "probe: punished | verdict |\n|---|---|---|---:|---:|---:|---:|---|---|")
-POLICIES = ["llm", "evidence", "ts", "meta_ts", "cils", "ils", "q_learning"]
+POLICIES = ["llm", "toolbox", "evidence", "ts", "meta_ts", "cils", "ils", "q_learning"]
 
 
 def table_row(result: dict) -> str:
@@ -72,7 +73,9 @@ def main() -> None:
 
 Regenerate with `{command}` (or `make bench`); `--policies` re-runs some and keeps the stored
 results of the others, so each row states when it ran. Machines: {"; ".join(machines)}.
-The LLM is the embedded SmolLM2-135M-Instruct with the shipped adapter, greedy decoding.
+The LLM is the embedded SmolLM2-135M-Instruct with the shipped default adapter (`{DEFAULT_ADAPTER}` since
+2026-12-03: it chooses among the toolbox's candidates), greedy decoding; `toolbox` is the fixed rule over the same
+candidates (`agent.policy.ToolboxPolicy`), the deterministic tool that adapter reads.
 
 The Calvano et al. (2020) logit duopoly (a = 2, a0 = 0, mu = 0.25, c = 1; Nash price 1.473, joint-profit price
 1.925), and a copy with every price and cost x10. The table gives the pair's collusion index

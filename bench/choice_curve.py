@@ -60,6 +60,51 @@ def run_checkpoints(run: Path) -> list[tuple[str, Path]]:
     return out
 
 
+def rl_rounds(run: Path) -> list[tuple[str, Path]]:
+    """(name, folder) of every finished round of an RL run (`finetune.rl`), each as one standalone adapter.
+
+    A round's LoRA was trained on the starting adapter merged into the base, so alone it is not a
+    policy: it is folded with the starting adapter (`combine_adapters`, exact) into
+    `<run>/combined/round-k`, made once and reused. Round 0 is the starting adapter itself.
+    """
+    from finetune.training import combine_adapters
+
+    progress = run / "progress.json"
+    if not progress.is_file():
+        raise SystemExit(f"--rl-run {run}: no progress.json, not an RL run folder")
+    info = json.loads(progress.read_text())
+    init = info["config"].get("init_adapter")
+    algorithm = info.get("algorithm", "rl")
+    out = [(f"{algorithm} round 0", Path(init))] if init else []  # the starting adapter: where the curve begins
+    for k in range(1, int(info["rounds_done"]) + 1):
+        round_dir = run / "rounds" / f"round-{k:03d}"
+        folder = run / "combined" / round_dir.name
+        if init and not (folder / "adapter_model.safetensors").is_file():
+            combine_adapters(init, round_dir, folder)
+        out.append((f"{algorithm} round {k}", folder if init else round_dir))
+    return out
+
+
+def training_log(run: Path) -> str:
+    """An RL run's own per-round numbers (`rounds.jsonl`), as a markdown section."""
+    lines = [json.loads(x) for x in (run / "rounds.jsonl").read_text().splitlines() if x.strip()]
+    rows = "\n".join(
+        f"| {r['round']} | {r['states']} | {r['train_reward']:.4f} | {r['rollout_relative_value']:.4f} | "
+        f"{r.get('validation_pct_oracle', float('nan')):.1f} | {r.get('validation_tasks', '—')} |" for r in lines)
+    return f"""
+## Training log of `{run.as_posix()}`
+
+Per round, from the run's `rounds.jsonl`: the states trained on, the mean reward of the answers trained on
+(the candidates' oracle-relative values for candidate groups), the mean oracle-relative value of the prices the
+policy chose in that round's rollouts (sampled, fresh train tasks each round), and the round's episode-level
+validation (% of oracle profit, greedy, the run's validation tasks).
+
+| round | states | train reward | rollout value | validation % of oracle | validation tasks |
+|---:|---:|---:|---:|---:|---:|
+{rows}
+"""
+
+
 def choice_values(adapter: Path, demos: list, scorer: OracleScorer, batch: int) -> np.ndarray:
     """The relative value of the adapter's chosen candidate in every state (greedy)."""
     from agent.model import load_model
@@ -77,6 +122,7 @@ def choice_values(adapter: Path, demos: list, scorer: OracleScorer, batch: int) 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", type=Path, action="append", default=[], help="an SFT run folder (repeatable)")
+    ap.add_argument("--rl-run", type=Path, action="append", default=[], help="an RL run folder: every round")
     ap.add_argument("--adapter", action="append", default=[], metavar="NAME=PATH", help="another adapter")
     ap.add_argument("--tasks", type=int, default=48)
     ap.add_argument("--steps-per-episode", type=int, default=6)
@@ -89,13 +135,15 @@ def main() -> None:
     adapters: list[tuple[str, Path]] = []
     for run in args.run:
         adapters += [(f"{run.name if run.name != 'sft' else run.parent.name} {n}", p) for n, p in run_checkpoints(run)]
+    for run in args.rl_run:
+        adapters += rl_rounds(run)
     for text in args.adapter:
         name, sep, path = text.partition("=")
         if not sep or not (Path(path) / "adapter_model.safetensors").is_file():
             ap.error(f"--adapter: expected NAME=PATH with an adapter folder at PATH, got '{text}'")
         adapters.append((name, Path(path)))
     if not adapters:
-        ap.error("nothing to measure: give --run or --adapter")
+        ap.error("nothing to measure: give --run, --rl-run or --adapter")
 
     cfg = DemoConfig(split="validation", n_tasks=args.tasks, steps_per_episode=args.steps_per_episode,
                      horizon=args.horizon, prompt="compact", label="best_candidate", seed=args.seed)
@@ -119,7 +167,8 @@ def main() -> None:
     plot = args.out.with_name(args.out.stem + ".png")
     _plot(rows, rule.mean(), hindsight.mean(), plot)
     command = ".venv/bin/python bench/choice_curve.py " + " ".join(
-        [*(f"--run {r.as_posix()}" for r in args.run), *(f"--adapter {a}" for a in args.adapter),
+        [*(f"--run {r.as_posix()}" for r in args.run), *(f"--rl-run {r.as_posix()}" for r in args.rl_run),
+         *(f"--adapter {a}" for a in args.adapter),
          f"--tasks {args.tasks}", f"--seed {args.seed}"]
         + ([f"--out {args.out.relative_to(ROOT)}"] if args.out != RESULTS / "choice_curve.md" else []))
     text = f"""# The compact adapters' choice on validation states
@@ -138,7 +187,7 @@ difference to the toolbox's rule with its 95% interval.
 {chr(10).join(line(*r) for r in rows)}
 
 ![choice curve]({plot.name})
-"""
+{"".join(training_log(run) for run in args.rl_run)}"""
     args.out.write_text(text)
     print(text)
 
@@ -153,9 +202,9 @@ def _plot(rows: list, rule: float, hindsight: float, path: Path) -> None:
     series: dict[str, list[tuple[int, float]]] = {}
     others = []
     for name, v, _folder in rows[2:]:
-        m = re.fullmatch(r"(.+) step (\d+)", name)
+        m = re.fullmatch(r"(.+) (step|round) (\d+)", name)
         if m:
-            series.setdefault(m.group(1), []).append((int(m.group(2)), float(v.mean())))
+            series.setdefault(m.group(1), []).append((int(m.group(3)), float(v.mean())))
         else:
             others.append((name, float(v.mean())))
     for run, points in series.items():
@@ -164,7 +213,7 @@ def _plot(rows: list, rule: float, hindsight: float, path: Path) -> None:
     ax.axhline(hindsight, color="g", ls=":", lw=1, label="best candidate (hindsight)")
     for (name, value), style in zip(others, ["-.", (0, (3, 1, 1, 1)), "-"], strict=False):
         ax.axhline(value, color="tab:red", ls=style, lw=1, label=name)
-    ax.set_xlabel("optimiser step")
+    ax.set_xlabel("optimiser step (SFT runs) or round (RL runs)")
     ax.set_ylabel("mean value of the choice (1 = oracle)")
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)

@@ -41,8 +41,8 @@ def token_counts(tokenizer, contexts: list[PricingContext]) -> dict[str, list[in
     """Prompt tokens per context (chat template and generation prompt included) for each layout."""
     def n(messages: list[dict]) -> int:
         return len(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)["input_ids"])
-    return {"long (shipped adapter)": [n(render_messages(c, compute_evidence(c))) for c in contexts],
-            "compact (issue 14)": [n(render_compact(c, build_toolbox(c))) for c in contexts]}
+    return {"long": [n(render_messages(c, compute_evidence(c))) for c in contexts],
+            "compact": [n(render_compact(c, build_toolbox(c))) for c in contexts]}
 
 
 def main() -> None:
@@ -58,7 +58,8 @@ def main() -> None:
     rows = []
     for layout, counts in token_counts(tokenizer, contexts).items():
         q = np.percentile(counts, [0, 10, 50, 90, 100])
-        rows.append(f"| {layout} | {len(counts)} | " + " | ".join(f"{v:.0f}" for v in q) + " |")
+        label = {"long": "long (`pricing-sft`)", "compact": "compact (`pricing-compact-sft`, the default)"}[layout]
+        rows.append(f"| {label} | {len(counts)} | " + " | ".join(f"{v:.0f}" for v in q) + " |")
     table = "\n".join(rows)
     example = render_compact(contexts[0], build_toolbox(contexts[0]))
     text = f"""# Tokens per decision: long vs compact prompt

@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -28,6 +29,7 @@ from agent.demo_catalog import demo_catalog_paths  # noqa: E402
 from agent.policy import make_policy  # noqa: E402
 from agent.recommend import recommend  # noqa: E402
 from bench.baselines import machine_info  # noqa: E402
+from bench.prompt_budget import demo_contexts, token_counts  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 MUG = ("I sell a ceramic mug, it costs me $4, I sold 120 at $12 last week and 90 at $14 this week, "
@@ -95,6 +97,7 @@ def main() -> None:
     table = "\n".join(f"| {who} | {what} | {n:,} | {s:.1f} | {n / s:,.1f} |" for who, what, n, s in rows)
     chat = "\n".join(f"| {m[:60]}{'…' if len(m) > 60 else ''} | {ms:,.0f} |" for m, ms in turns)
     dtype = str(llm.lm.dtype).removeprefix("torch.")
+    tokens = int(np.median(token_counts(llm.lm.tokenizer, demo_contexts())[llm.lm.prompt_layout]))
     text = f"""# Throughput and latency
 
 Regenerate with `.venv/bin/python bench/throughput.py` (or `make bench`).
@@ -108,9 +111,11 @@ at most {llm.max_new_tokens} new tokens.
 |---|---|---:|---:|---:|
 {table}
 
-Batching 16 SKUs per generate is {rows[0][3] / rows[1][3]:.1f}x faster than one at a time; a batch of 50 gains
-nothing more here: the prompt's prefill (about 560 tokens per SKU) is compute-bound on 2 cores. The evidence
-fit costs the classical rows about 6 ms per SKU with a 30-period history.
+Batching 16 SKUs per generate is {rows[0][3] / rows[1][3]:.1f}x faster than one at a time, a batch of 50
+{rows[0][3] / rows[2][3]:.1f}x: the prompt's prefill (median {tokens} tokens per SKU in the shipped
+`{llm.lm.prompt_layout}` layout, `prompt_budget.md`) is compute-bound on 2 cores. Fitting the evidence costs
+the classical rows about {1000 * (rows[3][3] - rows[5][3]) / rows[3][2]:.0f} ms per SKU with a 30-period
+history (evidence minus cost_plus).
 
 ## Merchant chat (one turn, end to end: extraction, evidence, LLM, guardrails, chart)
 

@@ -162,6 +162,15 @@ class RLRunConfig(_Config):
     mini_batches: int = Field(1, ge=1)
     # GRPO only
     num_generations: int = Field(4, ge=2)
+    groups: Literal["sampled", "candidates"] = Field(
+        "sampled", description="GRPO's answers per prompt: `sampled` from the model at `temperature`; "
+                               "`candidates` (compact prompt only): the toolbox's candidate answers themselves, "
+                               "cycled to fill `num_generations`, so every group holds every action the "
+                               "policy can take and its advantages are never all zero")
+    scale_rewards: Literal["group", "batch", "none"] = Field(
+        "group", description="GRPO's advantage scaling: `group` divides by each group's std (a group whose "
+                             "answers differ by 0.001 of the oracle value then pushes as hard as one that differs "
+                             "by 0.3), `batch` by the whole batch's std (keeps how much is at stake), `none` not")
     seed: int = 0
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
 

@@ -95,9 +95,14 @@ def train_picker(cfg: DemoConfig, seed: int = 0, progress: bool = True) -> HistG
             continue
         X.append(features(demo.state.context, demo.box))
         y.append(demo.pick)
-    model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15,
-                                           l2_regularization=1.0, random_state=seed)
-    return model.fit(np.array(X), np.array(y))
+    return picker_model(seed).fit(np.array(X), np.array(y))
+
+
+def picker_model(seed: int = 0) -> HistGradientBoostingClassifier:
+    """The picker's classifier, unfitted (one place for its settings: the benchmark's ceiling study,
+    bench/picker_ceiling.py, fits the same one)."""
+    return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15,
+                                          l2_regularization=1.0, random_state=seed)
 
 
 class HindsightPicker:

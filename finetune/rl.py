@@ -150,10 +150,59 @@ def ppo_round(policy, tokenizer, value_model, states: list[DecisionState], cfg: 
     return [h for h in trainer.state.log_history if "objective/scores" in h]
 
 
+def candidate_answers(state: DecisionState) -> list[str]:
+    """The answers the compact policy can give in this state: `PRICE: x` for each toolbox candidate
+    (the strings `LLMPolicy` constrains its decoding to)."""
+    from agent.candidates import build_toolbox
+
+    return [f"PRICE: {c.price:.2f}" for c in build_toolbox(state.context).candidates]
+
+
+class CandidateRollout:
+    """TRL `rollout_func` for `groups: candidates`: the group of a prompt is its candidate answers.
+
+    Why: the compact SFT policy picks the toolbox's rule in nearly every state, so answers sampled
+    from it agree and GRPO's group-relative advantages are zero: nothing to learn from. Enumerating
+    the candidates instead gives every group the full action set, each answer rewarded with its
+    oracle-relative value, so the update raises the candidates worth more than the group's mean and
+    lowers the others, while the KL term holds the policy near SFT. TRL hands over each prompt
+    `num_generations` times in a row; the k-th copy gets candidate k (cycled when there are fewer).
+    The sampling log-probabilities TRL asks for are only read for vLLM's importance correction,
+    which is off here: zeros stand in for them.
+    """
+
+    def __init__(self, tokenizer, answers: dict[str, list[str]]):
+        self.tokenizer, self.answers = tokenizer, answers
+        self.end = tokenizer.eos_token_id
+
+    def __call__(self, prompts: list, trainer=None) -> dict:
+        seen: dict[str, int] = {}
+        prompt_rows, completion_rows = [], []
+        for messages in prompts:
+            key = messages[-1]["content"]
+            options = self.answers[key]
+            k = seen.get(key, 0)
+            seen[key] = k + 1
+            prompt_rows.append(prompt_ids(self.tokenizer, messages))
+            answer = options[k % len(options)]
+            completion_rows.append(self.tokenizer(answer, add_special_tokens=False)["input_ids"] + [self.end])
+        return {"prompt_ids": prompt_rows, "completion_ids": completion_rows,
+                "logprobs": [[0.0] * len(row) for row in completion_rows]}
+
+
 def grpo_round(policy, tokenizer, states: list[DecisionState], cfg: RLRunConfig, reward: SimulatorReward,
                out: Path, layout: str = "long") -> list[dict]:
     from trl import GRPOConfig, GRPOTrainer
 
+    rollout_func = None
+    if cfg.groups == "candidates":
+        if layout != "compact":
+            raise ValueError("groups: candidates needs a compact-prompt starting adapter (its answers are the "
+                             "toolbox's candidates); this run's layout is " + layout)
+        answers = {s.key: candidate_answers(s) for s in states}
+        states = [s for s in states if len(set(answers[s.key])) > 1]  # one possible answer: nothing to compare
+        rollout_func = CandidateRollout(tokenizer, {prompt_messages(s, layout)[-1]["content"]: answers[s.key]
+                                                    for s in states})
     registry = {s.key: s for s in states}
     dataset = Dataset.from_list([{"prompt": prompt_messages(s, layout), "state_key": s.key} for s in states])
     args = GRPOConfig(
@@ -161,9 +210,10 @@ def grpo_round(policy, tokenizer, states: list[DecisionState], cfg: RLRunConfig,
         gradient_accumulation_steps=cfg.batch_size, num_generations=cfg.num_generations,
         max_completion_length=cfg.response_length, temperature=cfg.temperature, beta=cfg.kl_coef,
         num_train_epochs=cfg.epochs_per_round, log_completions=False, top_k=0, top_p=1.0,
+        scale_rewards=cfg.scale_rewards,
     )
     trainer = GRPOTrainer(model=policy, reward_funcs=[SimulatorRewardFunction(reward, registry)], args=args,
-                          train_dataset=dataset, processing_class=tokenizer)
+                          train_dataset=dataset, processing_class=tokenizer, rollout_func=rollout_func)
     # TRL copies the current LoRA into a "ref" adapter as the KL reference. Zeroing its B factors
     # makes the reference the merged SFT model itself, the same anchor in every round (as in PPO).
     with torch.no_grad():

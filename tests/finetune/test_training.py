@@ -106,6 +106,41 @@ def test_rl_from_a_compact_adapter_trains_on_the_compact_prompt_and_keeps_its_la
     assert adapter_layout(adapter) == "compact" and adapter_layout(adapter.parent / "rounds" / "round-001") == "compact"
 
 
+def test_grpo_candidate_groups_hold_every_candidate_answer_and_move_the_policy(quick_rl, sft_adapter, tmp_path,
+                                                                             monkeypatch):
+    import shutil
+
+    from agent.prompt import LAYOUT_FILE
+
+    compact = tmp_path / "compact-sft"
+    shutil.copytree(sft_adapter, compact)
+    (compact / LAYOUT_FILE).write_text(json.dumps({"prompt": "compact"}) + "\n")
+    real_call, groups = rl.CandidateRollout.__call__, []
+
+    def recording(self, prompts, trainer=None):
+        out = real_call(self, prompts, trainer)
+        texts = [self.tokenizer.decode(ids, skip_special_tokens=True) for ids in out["completion_ids"]]
+        for start in range(0, len(prompts), 5):
+            key = prompts[start][-1]["content"]
+            groups.append((set(texts[start:start + 5]), set(self.answers[key])))
+        return out
+
+    monkeypatch.setattr(rl.CandidateRollout, "__call__", recording)
+    # the tiny model's compact rollouts reach states with several candidates in 12 periods
+    rollout = quick_rl("grpo", None).rollout.model_copy(update={"horizon": 12, "states_per_round": 6})
+    cfg = quick_rl("grpo", str(compact), rounds=1, groups="candidates", num_generations=5, rollout=rollout)
+    adapter = run_rl(cfg, "grpo")
+    assert groups, "no candidate group was trained on"
+    # every group of five is exactly its state's candidate answers (cycled), all of them at least twice apart
+    assert all(seen == answers and len(answers) > 1 for seen, answers in groups)
+    assert _b_norm(_lora(adapter.parent / "rounds" / "round-001")) > 0
+
+
+def test_grpo_candidate_groups_refuse_a_long_prompt_adapter(quick_rl, sft_adapter):
+    with pytest.raises(ValueError, match="compact"):
+        run_rl(quick_rl("grpo", str(sft_adapter), rounds=1, groups="candidates", num_generations=5), "grpo")
+
+
 def test_rl_killed_mid_way_resumes_at_the_unfinished_round(quick_rl, sft_adapter, monkeypatch):
     cfg = quick_rl("ppo", str(sft_adapter), rounds=2)
     real_round, calls = rl.ppo_round, []
