@@ -8,7 +8,8 @@ Read top to bottom. A run is a sequence of rounds; each round
    rollouts choose among them, and every round's adapter keeps the layout);
 3. trains on them: PPO with the simulator as reward *model* and a value model, KL-penalised
    towards the starting (SFT) policy; or GRPO with the simulator as reward *function*
-   (`num_generations` answers per prompt, group-relative advantages), with the same KL anchor;
+   (`num_generations` answers per prompt, group-relative advantages; with `groups: candidates` the
+   answers are the toolbox's candidates themselves, `CandidateRollout`), with the same KL anchor;
 4. saves the round's LoRA, evaluates it on the validation split with the env harness, and logs
    reward and validation numbers side by side (TensorBoard `<output_dir>/tb`, `rounds.jsonl`).
 
