@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from agent.evidence import Evidence, compute_evidence
 from agent.parsing import parse_price, parse_reason
-from agent.prompt import K_RECENT, render_compact, render_messages
+from agent.prompt import K_RECENT, compact_answer, render_compact, render_messages
 from env.context import PricingContext
 
 
@@ -114,7 +114,7 @@ class LLMPolicy:
         out: list[Proposal | None] = [None] * len(contexts)
         listed = [i for i, b in enumerate(boxes) if b.candidates]
         if listed:
-            answers = [[f"PRICE: {c.price:.2f}" for c in boxes[i].candidates] for i in listed]
+            answers = [[compact_answer(c.price) for c in boxes[i].candidates] for i in listed]
             picks = choose_batch(self.lm, [prompts[i] for i in listed], answers, temperature=self.temperature,
                                  seed=seed)
             for i, options, j in zip(listed, answers, picks, strict=True):

@@ -148,6 +148,12 @@ def _compact_facts(context: PricingContext) -> list[str]:
     return lines
 
 
+def compact_answer(price: float) -> str:
+    """The compact prompt's answer for a price: what SFT teaches, what decoding is held to, what RL rewards
+    (one format in one place, so the three never drift apart)."""
+    return f"PRICE: {price:.2f}"
+
+
 def render_compact(context: PricingContext, toolbox) -> list[dict]:
     """Chat messages for one decision in about 150 tokens: facts, the last periods, the toolbox.
 

@@ -81,27 +81,25 @@ def state_table(split: str, n_tasks: int, seed: int) -> list[dict]:
     return rows
 
 
-def candidate_rows(table: list[dict], with_history: bool) -> tuple[np.ndarray, np.ndarray, list[int]]:
+def candidate_rows(table: list[dict], with_history: bool) -> tuple[np.ndarray, np.ndarray]:
     """One row per (state, candidate): the state's features, the candidate's one-hot name and whether it
     is the rule's; the target is its value minus the rule's."""
-    X, y, owner = [], [], []
-    for i, row in enumerate(table):
+    X, y = [], []
+    for row in table:
         base = row["toolbox"] + (row["history"] if with_history else [])
         for j, name in enumerate(row["names"]):
             X.append(base + [float(name == c) for c in CANDIDATE_NAMES] + [float(j == row["rule"])])
             y.append(row["values"][j] - row["values"][row["rule"]])
-            owner.append(i)
-    return np.array(X), np.array(y), owner
+    return np.array(X), np.array(y)
 
 
 def regressor_choices(train: list[dict], test: list[dict], with_history: bool, seed: int) -> np.ndarray:
     """The candidate the cost-sensitive regressor picks in each test state (the rule unless it
     predicts a gain)."""
-    X, y, _ = candidate_rows(train, with_history)
+    X, y = candidate_rows(train, with_history)
     model = HistGradientBoostingRegressor(max_depth=3, learning_rate=0.1, max_iter=200, l2_regularization=1.0,
                                           random_state=seed).fit(X, y)
-    Xt, _, owner = candidate_rows(test, with_history)
-    predicted = model.predict(Xt)
+    predicted = model.predict(candidate_rows(test, with_history)[0])
     picks = np.array([row["rule"] for row in test])
     best_gain = np.zeros(len(test))
     k = 0
@@ -110,7 +108,6 @@ def regressor_choices(train: list[dict], test: list[dict], with_history: bool, s
             if predicted[k] > best_gain[i]:
                 best_gain[i], picks[i] = predicted[k], j
             k += 1
-    assert k == len(owner)
     return picks
 
 

@@ -43,7 +43,7 @@ from tqdm import tqdm
 import agent  # noqa: F401  (registers the `evidence` policy with the harness)
 from agent.candidates import Candidate, Toolbox, build_toolbox, rule_candidate
 from agent.evidence import Evidence, compute_evidence
-from agent.prompt import render_compact, render_messages
+from agent.prompt import compact_answer, render_compact, render_messages
 from agent.provenance import code_fingerprint
 from env.context import PricingContext
 from env.distribution import sample_task
@@ -221,7 +221,7 @@ def _row(demo: Demonstration, cfg: DemoConfig) -> dict:
     state, label = demo.state, demo.price
     evidence = compute_evidence(state.context)
     if cfg.prompt == "compact":  # the toolbox in the prompt, the price alone as the answer
-        prompt, answer = render_compact(state.context, demo.box), f"PRICE: {label:.2f}"
+        prompt, answer = render_compact(state.context, demo.box), compact_answer(label)
     else:
         prompt = render_messages(state.context, evidence)
         answer = answer_text(label, label_reason(state.context, evidence, label))

@@ -91,10 +91,7 @@ def draw_states(states: list[DecisionState], n: int, seed: int) -> list[Decision
 def prompt_messages(state: DecisionState, layout: str = "long") -> list[dict]:
     """The state in the prompt layout the starting adapter was trained on (`agent.prompt.LAYOUTS`)."""
     if layout == "compact":
-        from agent.candidates import build_toolbox
-        from agent.prompt import render_compact
-
-        return render_compact(state.context, build_toolbox(state.context))
+        return compact_prompt_and_answers(state)[0]
     from agent.evidence import compute_evidence
     from agent.prompt import render_messages
 
@@ -151,12 +148,14 @@ def ppo_round(policy, tokenizer, value_model, states: list[DecisionState], cfg: 
     return [h for h in trainer.state.log_history if "objective/scores" in h]
 
 
-def candidate_answers(state: DecisionState) -> list[str]:
-    """The answers the compact policy can give in this state: `PRICE: x` for each toolbox candidate
-    (the strings `LLMPolicy` constrains its decoding to)."""
+def compact_prompt_and_answers(state: DecisionState) -> tuple[list[dict], list[str]]:
+    """The compact prompt of a state and the answers the policy can give there (`PRICE: x` for each of
+    the toolbox's candidates, the strings `LLMPolicy` holds its decoding to), from one toolbox."""
     from agent.candidates import build_toolbox
+    from agent.prompt import compact_answer, render_compact
 
-    return [f"PRICE: {c.price:.2f}" for c in build_toolbox(state.context).candidates]
+    box = build_toolbox(state.context)
+    return render_compact(state.context, box), [compact_answer(c.price) for c in box.candidates]
 
 
 class CandidateRollout:
@@ -200,12 +199,15 @@ def grpo_round(policy, tokenizer, states: list[DecisionState], cfg: RLRunConfig,
         if layout != "compact":
             raise ValueError("groups: candidates needs a compact-prompt starting adapter (its answers are the "
                              "toolbox's candidates); this run's layout is " + layout)
-        answers = {s.key: candidate_answers(s) for s in states}
-        states = [s for s in states if len(set(answers[s.key])) > 1]  # one possible answer: nothing to compare
-        rollout_func = CandidateRollout(tokenizer, {prompt_messages(s, layout)[-1]["content"]: answers[s.key]
+        rendered = {s.key: compact_prompt_and_answers(s) for s in states}
+        states = [s for s in states if len(set(rendered[s.key][1])) > 1]  # one possible answer: nothing to compare
+        messages = {s.key: rendered[s.key][0] for s in states}
+        rollout_func = CandidateRollout(tokenizer, {messages[s.key][-1]["content"]: rendered[s.key][1]
                                                     for s in states})
+    else:
+        messages = {s.key: prompt_messages(s, layout) for s in states}
     registry = {s.key: s for s in states}
-    dataset = Dataset.from_list([{"prompt": prompt_messages(s, layout), "state_key": s.key} for s in states])
+    dataset = Dataset.from_list([{"prompt": messages[s.key], "state_key": s.key} for s in states])
     args = GRPOConfig(
         **_common_args(cfg, out), per_device_train_batch_size=cfg.num_generations,
         gradient_accumulation_steps=cfg.batch_size, num_generations=cfg.num_generations,
