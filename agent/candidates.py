@@ -11,11 +11,14 @@ For one context (`agent.hypotheses.fit_hypotheses` gives the fitted families):
   expected profit over the rest of the horizon, not just this period;
 * **exploration**: the optimum of one Thompson draw from the best hypothesis's posterior, and what
   it is expected to cost now against the best fit's optimum (information is worth buying early,
-  rarely late).
+  rarely late). The fixed rule takes it while our price has only moved with the rival's
+  (`agent.hypotheses.rival_confounded`): there no fit can say what our own price does, and only a
+  move of our own can.
 
 Every candidate is scored under the best-fitting hypothesis (expected units, profit and a 90% band
-from posterior draws), so their numbers compare like with like. Deterministic: draws are seeded
-from `seed` and the history itself.
+from posterior draws), so their numbers compare like with like. Deterministic: the draws are seeded
+from the history itself, and, while the price is confounded with the rival's, from the seller's own
+`seed` too, so that two copies of one policy facing each other draw different probes.
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.evidence import BAND, supported_range
-from agent.hypotheses import FAMILIES, Hypothesis, fit_hypotheses
+from agent.evidence import BAND, supported_range, usable_rows
+from agent.hypotheses import FAMILIES, Hypothesis, fit_hypotheses, rival_confounded
 from env import demand_fit
 from env.context import PricingContext
 from env.market import expected_sold
@@ -56,6 +59,7 @@ class Toolbox:
     candidates: list[Candidate]
     supported_range: tuple[float, float]
     draws: np.ndarray | None = None  # the best fit's posterior draws every candidate was scored with
+    confounded: bool = False  # our price only ever moved with the rival's: its own effect is unmeasured
 
     @property
     def best_fit(self) -> Hypothesis | None:
@@ -120,13 +124,18 @@ def _score(name: str, price: float, best: Hypothesis, draws: np.ndarray, context
 
 
 def build_toolbox(context: PricingContext, seed: int = 0) -> Toolbox:
-    """Fit the hypotheses and derive every candidate (none without a period that sold)."""
+    """Fit the hypotheses and derive every candidate (none without a period that sold).
+
+    `seed` is the seller's own (a policy's `reset` seed). It enters the draws only while the price is
+    confounded with the rival's; everywhere else the same facts give the same toolbox, whoever asks.
+    """
     hyps = fit_hypotheses(context)
     low, high = supported_range(context)
     if not hyps:
         return Toolbox([], [], (low, high))
     best = hyps[0]
-    rng = np.random.default_rng(_history_seed(context, seed))
+    confounded = rival_confounded(usable_rows(context))
+    rng = np.random.default_rng(_history_seed(context, seed if confounded else 0))
     draws = best.draws(rng)
     cands = [_score(h.family, myopic_optimum(h, context, low, high), best, draws, context,
                     f"fit weight {h.weight:.2f}") for h in hyps]
@@ -135,8 +144,10 @@ def build_toolbox(context: PricingContext, seed: int = 0) -> Toolbox:
         cands.append(_score("stock_plan", plan, best, draws, context,
                             f"plans {context.periods_left} periods of stock under the {best.family} fit"))
     explore = myopic_optimum(best, context, low, high, coef=draws[0])
-    cands.append(_score("explore", explore, best, draws, context, "optimum of one posterior draw"))
-    return Toolbox(hyps, cands, (low, high), draws)
+    cands.append(_score("explore", explore, best, draws, context,
+                        "our price has only moved with the competitor's, so its own effect is unmeasured"
+                        if confounded else "optimum of one posterior draw"))
+    return Toolbox(hyps, cands, (low, high), draws, confounded)
 
 
 def score_price(toolbox: Toolbox, context: PricingContext, price: float) -> Candidate | None:
@@ -149,9 +160,19 @@ def score_price(toolbox: Toolbox, context: PricingContext, price: float) -> Cand
     return _score("what_if", float(price), best, toolbox.draws, context)
 
 
+def confounded_probe(toolbox: Toolbox) -> Candidate | None:
+    """The exploration probe while the price is confounded with the rival's (`Toolbox.confounded`),
+    else None. Every picker over the toolbox (the rule, the LLM, the GBM picker) charges it there:
+    no fit can say what our own price does until our price moves on its own."""
+    return toolbox.candidate("explore") if toolbox.confounded else None
+
+
 def rule_candidate(toolbox: Toolbox) -> Candidate | None:
-    """The fixed rule (an honest baseline for any learned picker): the stock plan where there is one,
-    else the best-fitting family's optimum. None without a fit."""
+    """The fixed rule (an honest baseline for any learned picker): the exploration probe while the price
+    is confounded with the rival's, else the stock plan where there is one, else the best-fitting
+    family's optimum. None without a fit."""
+    if (probe := confounded_probe(toolbox)) is not None:
+        return probe
     for name in ("stock_plan", toolbox.best_fit.family if toolbox.best_fit else None):
         c = toolbox.candidate(name) if name else None
         if c is not None:
@@ -172,13 +193,13 @@ _WHAT = {"loglinear": "the optimum of the log-linear (constant-elasticity) deman
          "explore": "an exploration price (the optimum of one posterior draw)"}
 
 
-def describe_choice(toolbox: Toolbox, chosen: Candidate) -> str:
+def describe_choice(toolbox: Toolbox, chosen: Candidate, chooser: str = "The model") -> str:
     """One sentence on the chosen candidate, every number from the toolbox (the rationale's words for
     a compact-prompt choice: the model writes only the price)."""
     best = toolbox.best_fit
-    text = (f"The model chose {_WHAT.get(chosen.name, chosen.name)} out of {len(toolbox.candidates)} candidates"
-            f" ({chosen.note})" if chosen.note else
-            f"The model chose {_WHAT.get(chosen.name, chosen.name)} out of {len(toolbox.candidates)} candidates")
+    text = f"{chooser} chose {_WHAT.get(chosen.name, chosen.name)} out of {len(toolbox.candidates)} candidates"
+    if chosen.note:
+        text += f" ({chosen.note})"
     if best is not None:
         text += (f"; under the best-fitting {best.family} curve it expects {chosen.profit:,.2f} profit "
                  f"({chosen.profit_low:,.2f}–{chosen.profit_high:,.2f}) this period")

@@ -599,6 +599,7 @@ def _recommend(contexts: list[PricingContext], policy: Policy) -> list[Recommend
     try:
         if runner is policy:
             policy.reset(sku_seed(contexts[0].product.sku))
+            return list(recommend_batch(contexts, runner, [sku_seed(c.product.sku) for c in contexts]))
         return list(recommend_batch(contexts, runner))
     except _FATAL:
         raise

@@ -36,6 +36,7 @@ from env.context import PricingContext
 from env.task import ConstantElasticityDemand, DemandSpec, LinearDemand, LogitDemand
 
 MIN_ROWS = 6  # below this a two-coefficient line and curve fit equally well: no basis to choose
+SPREAD = 0.02  # a std of log price below this is a price that barely moved: its effect is not measured
 FAMILIES = ("loglinear", "linear", "logit")
 _M_GRID = np.geomspace(1.002, 50.0, 40)  # logit market size, as multiples of the most units sold
 _DRAWS = 200
@@ -187,6 +188,26 @@ def _logit(context: PricingContext, rows, with_rival: bool, noise: float) -> Hyp
                       market_size=m, rows=len(rows))
 
 
+def rival_confounded(rows) -> bool:
+    """Whether our price has only ever moved together with the rival's, so that what our own price does to
+    sales cannot be told apart from what the rival's does.
+
+    Measured as the spread of log price left after regressing it on log rival price (below `SPREAD`, as
+    for a price that barely moved); False where the rival's price never varied (then it is no regressor).
+    Why it matters: two copies of one deterministic policy facing each other move in lockstep; each then
+    reads the joint demand curve (both prices up together loses few sales) as its own, and both settle
+    near the monopoly price (`bench/audit.py`: collusion index 0.95 in self-play before this check).
+    A merchant who always matched the competitor's price has the same blind spot.
+    """
+    comp = demand_fit.competitor_column(rows)
+    if comp is None:
+        return False
+    log_p, log_r = np.log([r.price for r in rows]), np.log(comp)
+    X = np.column_stack([np.ones_like(log_r), log_r])
+    coef, *_ = np.linalg.lstsq(X, log_p, rcond=None)
+    return float(np.std(log_p - X @ coef)) < SPREAD
+
+
 def fit_hypotheses(context: PricingContext) -> list[Hypothesis]:
     """Every family that fits this history, best leave-one-out error first, with weights summing to 1.
 
@@ -199,7 +220,7 @@ def fit_hypotheses(context: PricingContext) -> list[Hypothesis]:
     with_rival = demand_fit.competitor_column(rows) is not None
     base = _loglinear(context, rows, with_rival)
     spread = float(np.std(np.log([r.price for r in rows])))
-    if base.loo_rmse is None or spread < 0.02:
+    if base.loo_rmse is None or spread < SPREAD:
         return [base]
     found = [base] + [h for h in (_linear(context, rows, with_rival, base.noise),
                                   _logit(context, rows, with_rival, base.noise)) if h is not None]

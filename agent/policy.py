@@ -19,6 +19,9 @@ from agent.parsing import parse_price, parse_reason
 from agent.prompt import K_RECENT, compact_answer, render_compact, render_messages
 from env.context import PricingContext
 
+CONFOUNDED = ("our price has only ever moved together with the competitor's, so what it alone does to sales is "
+              "unmeasured; the toolbox's rule tries an exploration price instead of asking the model")
+
 
 class Proposal(BaseModel):
     """A policy's raw answer, before guardrails."""
@@ -83,14 +86,16 @@ class LLMPolicy:
     def reset(self, seed: int | None = None) -> None:
         self._seed, self._calls = seed or 0, 0
 
-    def propose_batch(self, contexts: Sequence[PricingContext],
-                      evidences: Sequence[Evidence] | None = None) -> list[Proposal]:
+    def propose_batch(self, contexts: Sequence[PricingContext], evidences: Sequence[Evidence] | None = None,
+                      seeds: Sequence[int] | None = None) -> list[Proposal]:
+        """Proposals for many products in one generate. `seeds` are the products' own seeds (the catalog's
+        per-SKU seeds, so a product's probe does not depend on the batch it lands in); default: `reset`'s."""
         if not contexts:
             return []
         seed = self._seed * 100_003 + self._calls
         self._calls += 1
         if self.lm.prompt_layout == "compact":  # the adapter reads the toolbox and answers only PRICE: x
-            return self._propose_compact(contexts, seed)
+            return self._propose_compact(contexts, seed, seeds or [self._seed] * len(contexts))
         from agent.generation import generate_batch
 
         evidences = evidences or [compute_evidence(c) for c in contexts]
@@ -99,20 +104,30 @@ class LLMPolicy:
                                temperature=self.temperature, seed=seed)
         return [proposal_from_answer(t, c, e) for t, c, e in zip(texts, contexts, evidences, strict=True)]
 
-    def _propose_compact(self, contexts: Sequence[PricingContext], seed: int) -> list[Proposal]:
+    def _propose_compact(self, contexts: Sequence[PricingContext], seed: int,
+                         box_seeds: Sequence[int]) -> list[Proposal]:
         """One of the toolbox's candidates, chosen by the model with its decoding held to their answers
-        (`agent.generation.choose_batch`): the model cannot invent a price. Without any candidate (no
-        period sold yet) the model is not asked: the price stays where it is, as under the toolbox's rule.
+        (`agent.generation.choose_batch`): the model cannot invent a price. Two states are not the model's
+        to decide. While our price has only moved with the competitor's (`Toolbox.confounded`) it charges
+        the exploration probe, seeded by the product's seed, as the toolbox's rule does: without it two copies of the
+        agent facing each other moved in lockstep and both settled near the monopoly price (collusion index
+        0.93 in `bench/audit.py`, 2026-12-04), and the adapter, trained on states where the probe rarely
+        pays, would not pick it. Without any candidate (no period sold yet) the price stays where it is.
         Why: a free answer there is a guess from the cost and the price alone, and a bad one locks itself
         in (the shipped adapter once answered 1,212.00 for a 21.75 product at period 0; nothing sold at the
         price cap, so no candidate ever appeared: 4.8% of oracle profit on that task, the rule 99.3%)."""
-        from agent.candidates import build_toolbox, describe_choice
+        from agent.candidates import build_toolbox, confounded_probe, describe_choice
         from agent.generation import choose_batch
 
-        boxes = [build_toolbox(c) for c in contexts]
+        boxes = [build_toolbox(c, s) for c, s in zip(contexts, box_seeds, strict=True)]
         prompts = [render_compact(c, b) for c, b in zip(contexts, boxes, strict=True)]
         out: list[Proposal | None] = [None] * len(contexts)
-        listed = [i for i, b in enumerate(boxes) if b.candidates]
+        for i, box in enumerate(boxes):
+            if (probe := confounded_probe(box)) is not None:
+                out[i] = Proposal(price=round(probe.price, 2), text=compact_answer(probe.price), candidate=probe.name,
+                                  candidate_words=describe_choice(box, probe, chooser="The toolbox's rule"),
+                                  fallback=CONFOUNDED)
+        listed = [i for i, b in enumerate(boxes) if b.candidates and out[i] is None]
         if listed:
             answers = [[compact_answer(c.price) for c in boxes[i].candidates] for i in listed]
             picks = choose_batch(self.lm, [prompts[i] for i in listed], answers, temperature=self.temperature,
@@ -186,14 +201,15 @@ class ToolboxPolicy:
     def __init__(self, candidate: str | None = None):
         self.candidate = candidate
         self.name = "toolbox" if candidate is None else f"toolbox_{candidate}"
+        self._seed = 0
 
     def reset(self, seed: int | None = None) -> None:
-        pass
+        self._seed = seed or 0
 
     def act(self, context: PricingContext) -> float:
         from agent.candidates import build_toolbox, rule_price
 
-        box = build_toolbox(context)
+        box = build_toolbox(context, self._seed)
         chosen = box.candidate(self.candidate) if self.candidate else None
         price = chosen.price if chosen is not None else rule_price(box, context)
         return price if price is not None else context.product.current_price

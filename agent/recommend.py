@@ -171,12 +171,15 @@ def build_recommendation(context: PricingContext, evidence: Evidence, proposal: 
     )
 
 
-def recommend_batch(contexts: Sequence[PricingContext], policy: Policy) -> list[Recommendation]:
-    """Recommendations for several products; an LLM policy generates for all of them in one batch."""
+def recommend_batch(contexts: Sequence[PricingContext], policy: Policy,
+                    seeds: Sequence[int] | None = None) -> list[Recommendation]:
+    """Recommendations for several products; an LLM policy generates for all of them in one batch
+    (`seeds`: the products' own seeds, for a policy that draws, e.g. an exploration probe)."""
     start = time.perf_counter()
     evidences = [compute_evidence(c) for c in contexts]
     if hasattr(policy, "propose_batch"):
-        proposals = policy.propose_batch(contexts, evidences)
+        proposals = (policy.propose_batch(contexts, evidences) if seeds is None
+                     else policy.propose_batch(contexts, evidences, seeds=seeds))
     else:
         proposals = [Proposal(price=float(policy.act(c))) for c in contexts]
     latency = 1000 * (time.perf_counter() - start) / max(len(contexts), 1)

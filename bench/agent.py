@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent.catalog import contexts_for, read_table, score_frames  # noqa: E402
 from agent.demo_catalog import demo_catalog_paths  # noqa: E402
-from agent.policy import LLMPolicy  # noqa: E402
+from agent.policy import CONFOUNDED, LLMPolicy  # noqa: E402
 from agent.recommend import recommend  # noqa: E402
 from bench.baselines import machine_info, paired_differences  # noqa: E402
 from bench.prompt_budget import token_counts  # noqa: E402
@@ -40,12 +40,13 @@ RESULTS = ROOT / "bench" / "results"
 class CountingLLM(LLMPolicy):
     """The LLM policy, counting how often its answer had to fall back."""
 
-    decisions = fallbacks = 0
+    decisions = fallbacks = probes = 0
 
-    def propose_batch(self, contexts, evidences=None):
-        proposals = super().propose_batch(contexts, evidences)
+    def propose_batch(self, contexts, evidences=None, seeds=None):
+        proposals = super().propose_batch(contexts, evidences, seeds)
         CountingLLM.decisions += len(proposals)
-        CountingLLM.fallbacks += sum(p.fallback is not None for p in proposals)
+        CountingLLM.probes += sum(p.fallback == CONFOUNDED for p in proposals)
+        CountingLLM.fallbacks += sum(p.fallback not in (None, CONFOUNDED) for p in proposals)
         return proposals
 
 
@@ -114,7 +115,8 @@ Run on {datetime.date.today().isoformat()}: {machine_info()}, torch {torch.__ver
 The first {args.tasks} tasks of the test split, T = {args.horizon}, evaluation seed {args.seed}; every policy sees
 the same tasks and demand noise. The LLM plays all {args.tasks} tasks in lock-step (one batched
 generate per period). Definitions as in `baselines.md`. Fallbacks: {CountingLLM.fallbacks} of
-{CountingLLM.decisions} decisions ({fallback}).
+{CountingLLM.decisions} decisions ({fallback}). Exploration probes charged without asking the model, because
+the price had only moved with the competitor's (`agent.candidates.confounded_probe`): {CountingLLM.probes}.
 
 {result.to_markdown()}
 Paired differences (same tasks, same noise):

@@ -26,7 +26,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
-from agent.candidates import CANDIDATE_NAMES, Toolbox, build_toolbox, rule_price
+from agent.candidates import CANDIDATE_NAMES, Toolbox, build_toolbox, confounded_probe, rule_price
 from agent.hypotheses import FAMILIES
 from env.context import PricingContext
 from env.oracle import reference_from_history
@@ -69,15 +69,18 @@ class PickerPolicy:
 
     def __init__(self, model: HistGradientBoostingClassifier):
         self.model = model
+        self._seed = 0
 
     def reset(self, seed: int | None = None) -> None:
-        pass
+        self._seed = seed or 0
 
     def act(self, context: PricingContext) -> float:
-        box = build_toolbox(context)
+        box = build_toolbox(context, self._seed)
         rule = rule_price(box, context)
         if rule is None:
             return context.product.current_price
+        if (probe := confounded_probe(box)) is not None:  # as the rule and the LLM do (agent.candidates)
+            return probe.price
         with threadpool_limits(1):  # one row: OpenMP's start-up and spinning cost more than the trees
             name = str(self.model.predict(np.array([features(context, box)]))[0])
         chosen = box.candidate(name)

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.candidates import build_toolbox, score_price
+from agent.candidates import Toolbox, build_toolbox, score_price
+from agent.catalog import sku_seed
 from agent.evidence import Evidence, compute_evidence
 from agent.guardrails import GuardrailConflict, apply_guardrails
 from agent.recommend import Recommendation
@@ -34,6 +35,12 @@ GREETING = ("Tell me about a product and how it sold, for example: *\"I sell a c
             "charge?\"* You can also pick a demo SKU or upload a sales-history CSV (columns `price`, `units`, "
             "optionally `period`/`date` and `competitor_price`).")
 FOLLOW_UPS = "You can ask: *what if I charge $…?* · *why not lower?* · *set my floor margin to 30%*."
+
+
+def _toolbox(context: PricingContext) -> Toolbox:
+    """The toolbox the recommendation was chosen from: seeded by the SKU as `ui.app` seeds the policy, so an
+    exploration probe drawn for it is the same price in the chart and the what-if answers."""
+    return build_toolbox(context, sku_seed(context.product.sku))
 
 
 class ChatState(BaseModel):
@@ -238,7 +245,7 @@ class Assistant:
         except GuardrailConflict as err:
             return Turn(steps + [_say(f"Your guardrails leave no possible price: {err}. "
                                       "Relax one of them (in the form or in the chat).")], state)
-        box = build_toolbox(context) if rec.candidate else None  # the candidates the model chose from
+        box = _toolbox(context) if rec.candidate else None  # the candidates the model chose from
         chart = recommendation_chart(context, rec.evidence, rec.price, toolbox=box, chosen=rec.candidate)
         steps += [_step("Demand fit", _fit_text(rec.evidence)),
                   _step("Pricing policy", _policy_text(rec)),
@@ -271,7 +278,7 @@ class Assistant:
     def _what_if_toolbox(self, price: float, context: PricingContext, state: ChatState, steps: list[dict]) -> Turn:
         """A what-if after a compact-prompt recommendation: the toolbox's best fit scores the price, the
         same way it scored the candidate the model chose, so the numbers agree with the recommendation's."""
-        box = build_toolbox(context)
+        box = _toolbox(context)
         point = score_price(box, context, price)
         if point is None:
             low, high = box.supported_range
