@@ -33,7 +33,7 @@ demo: install
 
 # The whole suite once with dtype "auto" as this CPU decides, then the dtype-sensitive tests again
 # under the other dtype (PRICING_DTYPE), so a machine of either kind checks both numeric paths.
-OTHER_DTYPE = $(PY) -c "import torch; from agent.model import resolve_dtype; \
+OTHER_DTYPE = $(PY) -c "import torch; from agent.hardware import resolve_dtype; \
 	print('fp32' if resolve_dtype('auto') == torch.bfloat16 else 'bf16')"
 
 test: install browser

@@ -1,46 +1,25 @@
 """The `pricing` command line. Subcommands import what they need lazily, so `--help` stays fast.
 
+The agent's own commands live here; `pricing finetune` and `pricing serve` come from the layers above
+(`finetune.cli`, `ui.cli`) through entry points, so this module imports neither.
+
 User mistakes (unknown names, bad numbers, invalid task files) end in one line on stderr and
 exit code 2, never a traceback.
 """
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
+from agent.cli_support import ADAPTER_HELP, HOST_HELP, MODEL_HELP, check_server, user_errors
+
 app = typer.Typer(help="LLM pricing assistant: simulated markets, pricers, evaluation.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
-
-ADAPTER_HELP = ("For `llm`: a LoRA adapter folder or a name under agent/adapters "
-                "(default: the shipped one; `none`: the bare model).")
-
-
-def describe_error(err: Exception) -> str:
-    """One line naming the offending field for pydantic errors, the message otherwise."""
-    from pydantic import ValidationError
-
-    if isinstance(err, ValidationError):
-        first = err.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "input"
-        more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-        return f"{loc}: {first['msg']}{more}"
-    return str(err).splitlines()[0] if str(err) else type(err).__name__
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    try:
-        yield
-    except (ValueError, FileNotFoundError, json.JSONDecodeError) as err:
-        typer.echo(f"error: {describe_error(err)}", err=True)
-        raise typer.Exit(2) from None
+PLUGIN_GROUP = "pricing.commands"
 
 
 def _split_names(text: str) -> list[str]:
@@ -83,7 +62,7 @@ def evaluate(
     seed: int = typer.Option(0, help="Seed of the demand noise and the policies' randomness."),
     workers: int = typer.Option(2, help="Worker processes."),
     out: Path = typer.Option(Path("runs/evaluate"), help="Folder for results.json/.md and plots."),
-    model: str | None = typer.Option(None, help="For `llm`: a model folder or id (default: the embedded one)."),
+    model: str | None = typer.Option(None, help=MODEL_HELP),
     adapter: str | None = typer.Option(None, help=ADAPTER_HELP),
     batch_size: int = typer.Option(32, help="Tasks played in lock-step by batched policies (the LLM)."),
 ) -> None:
@@ -131,46 +110,12 @@ def simulate(
     typer.echo(f"wrote {', '.join(str(p) for p in files.values())}")
 
 
-def _check_server(host: str, port: int, policy: str, model: str | None, adapter: str | None) -> None:
-    """Fails with one line before a server starts: bad port, unknown policy, port already taken."""
-    import socket
-
-    from agent.policy import make_policy
-
-    if not 0 < port < 65536:
-        raise ValueError("port: must be between 1 and 65535")
-    make_policy(policy, model, adapter)  # an unknown name fails here, not on the first request
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((host, port))
-        except OSError as err:
-            raise ValueError(f"port: cannot listen on {host}:{port} ({err.strerror}); is another server "
-                             "running? Try --port") from None
-
-
-@app.command()
-def serve(
-    host: str = typer.Option("127.0.0.1", help="Interface to listen on; 0.0.0.0 exposes it to the network."),
-    port: int = typer.Option(7860, help="TCP port."),
-    policy: str = typer.Option("llm", help="llm or a classical pricer name (evidence, ts, cils, ...)."),
-    model: str | None = typer.Option(None, help="For `llm`: a model folder or id (default: the embedded one)."),
-    adapter: str | None = typer.Option(None, help=ADAPTER_HELP),
-) -> None:
-    """Start the merchant assistant: the web page at / (chat, catalog, simulator) and the HTTP API at /v1."""
-    with user_errors():
-        _check_server(host, port, policy, model, adapter)
-    from ui.server import serve as run
-
-    run(host=host, port=port, policy_name=policy, model=model, adapter=adapter)
-
-
 @app.command("serve-api")
 def serve_api(
-    host: str = typer.Option("127.0.0.1", help="Interface to listen on; 0.0.0.0 exposes it to the network."),
+    host: str = typer.Option("127.0.0.1", help=HOST_HELP),
     port: int = typer.Option(8000, help="TCP port."),
     policy: str = typer.Option("llm", help="llm or a classical pricer name (cost_plus, ils, cils, ts, ...)."),
-    model: str | None = typer.Option(None, help="For `llm`: a model folder or id (default: the embedded one)."),
+    model: str | None = typer.Option(None, help=MODEL_HELP),
     adapter: str | None = typer.Option(None, help=ADAPTER_HELP),
 ) -> None:
     """Serve the HTTP API (/v1/recommend, /v1/score, /healthz; docs at /docs). Set PRICING_API_TOKEN to
@@ -178,7 +123,7 @@ def serve_api(
     from agent.api import serve_api as serve
 
     with user_errors():
-        _check_server(host, port, policy, model, adapter)
+        check_server(host, port, policy, model, adapter)
     serve(host=host, port=port, policy_name=policy, model=model, adapter=adapter)
 
 
@@ -188,7 +133,7 @@ def score(
     history: Path | None = typer.Argument(None, help="Long-format sales history: sku, period, price, units, ..."),
     out: Path = typer.Option(..., "--out", "-o", help="Output file; its extension picks CSV, Parquet or JSONL."),
     policy: str = typer.Option("llm", help="llm, a classical pricer (ts, cost_plus, ...) or module:factory."),
-    model: str | None = typer.Option(None, help="For `llm`: a model folder or id (default: the embedded one)."),
+    model: str | None = typer.Option(None, help=MODEL_HELP),
     adapter: str | None = typer.Option(None, help=ADAPTER_HELP),
     batch_size: int = typer.Option(16, help="Products per batched generate."),
     chunk_size: int = typer.Option(256, help="Products per saved chunk (what an interrupted run keeps)."),
@@ -222,7 +167,7 @@ def recommend(
     products: Path | None = typer.Option(None, help="Products table (default: the demo catalog)."),
     history: Path | None = typer.Option(None, help="History table (default: the demo's, when no --products)."),
     policy: str = typer.Option("llm", help="llm, a classical pricer (ts, cost_plus, ...) or module:factory."),
-    model: str | None = typer.Option(None, help="For `llm`: a model folder or id (default: the embedded one)."),
+    model: str | None = typer.Option(None, help=MODEL_HELP),
     adapter: str | None = typer.Option(None, help=ADAPTER_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the whole recommendation as JSON."),
 ) -> None:
@@ -275,7 +220,7 @@ def audit_collusion(
     opponents: str = typer.Option("self,q_learning,best_response", help="Comma-separated opponents."),
     probe: bool = typer.Option(True, "--probe/--no-probe", help="Run the deviation probe in self-play."),
     out: Path | None = typer.Option(None, help="Report folder (default: runs/audit/<policy>)."),
-    model: str | None = typer.Option(None, help="For `llm`: a model folder or id (default: the embedded one)."),
+    model: str | None = typer.Option(None, help=MODEL_HELP),
     adapter: str | None = typer.Option(None, help=ADAPTER_HELP),
 ) -> None:
     """Play a policy against itself, Q-learning and a best-responder in the Calvano duopoly; report the
@@ -297,13 +242,23 @@ def audit_collusion(
     typer.echo(f"wrote {', '.join(str(p) for p in files.values())}")
 
 
-def _add_finetune() -> None:
-    from finetune.cli import app as finetune_app
+def add_plugins(root: typer.Typer = app) -> None:
+    """Adds the command groups other layers contribute (`pricing finetune`, `pricing serve`).
 
-    app.add_typer(finetune_app, name="finetune")
+    They are declared as entry points of group `pricing.commands` in pyproject.toml (the plugin convention of
+    pytest and friends): each names a `register(app)` function. So `agent` never imports `finetune` or `ui`,
+    which build on it. A plugin that fails to import is reported in one line and the other commands still work.
+    """
+    from importlib.metadata import entry_points
+
+    for entry in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+        try:
+            entry.load()(root)
+        except Exception as err:  # noqa: BLE001 - a broken optional layer must not take the CLI down
+            typer.echo(f"warning: commands '{entry.name}' unavailable ({err})", err=True)
 
 
-_add_finetune()
+add_plugins()
 
 
 def main() -> None:

@@ -9,12 +9,24 @@ answer never depends on what else is in the batch (see `generate_batch`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
-from agent.model import LoadedModel
+
+@dataclass
+class LoadedModel:
+    """A model ready for generation. `model` may be a `peft.PeftModel` when an adapter is loaded."""
+
+    model: Any
+    tokenizer: Any
+    model_id: str
+    adapter_id: str | None
+    dtype: torch.dtype
+    prompt_layout: str = "long"  # the prompt the adapter was trained on (`agent.prompt.LAYOUTS`)
+
 
 # Every prompt is left-padded to a multiple of this many tokens, and generated in a batch of exactly
 # this many rows (filled up with copies), whatever else was asked for with it: see generate_batch.

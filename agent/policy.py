@@ -51,7 +51,7 @@ def proposal_from_answer(text: str, context: PricingContext, evidence: Evidence 
 class LLMPolicy:
     """A causal LM (optionally with a LoRA adapter) as a pricing policy.
 
-    `lm` is a `agent.model.LoadedModel`; by default the embedded model is loaded on first use.
+    `lm` is a `agent.generation.LoadedModel`; by default the embedded model is loaded on first use.
     Greedy decoding by default (temperature 0) so a recommendation is reproducible; with a
     temperature, sampling is seeded from `reset(seed)` and the decision count. The prompt is the
     layout the adapter was trained on (`lm.prompt_layout`): the long one with the evidence, or the

@@ -14,7 +14,7 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from agent.model import LoadedModel
+from agent.generation import LoadedModel
 
 TINY_MODEL = "tiny-random"
 """The name that `agent.model.load_model` maps to `tiny_model(0)`."""

@@ -34,7 +34,7 @@ def machine_info() -> str:
     Why the dtype: LLM figures (speed, and greedy decisions) from one kind of CPU (or dtype) do not carry
     to one without (see bench/README.md); classical pricers run in numpy float64 on either.
     """
-    from agent.model import cpu_kind, cpu_model_name, resolve_dtype
+    from agent.hardware import cpu_kind, cpu_model_name, resolve_dtype
 
     auto = str(resolve_dtype("auto")).removeprefix("torch.")
     return (f"{platform.platform()}, {cpu_model_name()} CPU of kind {cpu_kind()} "

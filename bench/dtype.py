@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent import register_llm  # noqa: E402
-from agent.model import load_base, resolve_dtype  # noqa: E402
+from agent.hardware import resolve_dtype  # noqa: E402
+from agent.model import load_base  # noqa: E402
 from bench.baselines import machine_info, paired_differences  # noqa: E402
 from bench.chunk_cache import cached_rows  # noqa: E402
 from env.distribution import sample_task  # noqa: E402

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 import agent  # noqa: E402,F401  (registers the evidence policy)
 from agent import register_llm  # noqa: E402
-from agent.model import resolve_dtype  # noqa: E402
+from agent.hardware import resolve_dtype  # noqa: E402
 from bench.baselines import breakdown, machine_info, paired_differences  # noqa: E402
 from bench.chunk_cache import cached_rows  # noqa: E402
 from env.distribution import sample_task  # noqa: E402
@@ -170,7 +170,7 @@ def main() -> None:
                     help="where the LLM variants run: auto (cuda if present), cpu or cuda; rows from a GPU are "
                          "cached apart from CPU ones")
     ap.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16"],
-                    help="the LLM variants' dtype (auto: what agent.model.resolve_dtype picks on this CPU)")
+                    help="the LLM variants' dtype (auto: what agent.hardware.resolve_dtype picks on this CPU)")
     ap.add_argument("--split", default="test", choices=["test", "validation"],
                     help="validation: compare checkpoints there (selection), never on the test tasks")
     ap.add_argument("--adapter", type=_named_adapter, action="append", default=[], metavar="NAME=PATH",

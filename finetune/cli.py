@@ -18,9 +18,14 @@ CONFIG = typer.Option(..., "--config", "-c", help="YAML run config, e.g. configs
 
 
 def _guard():
-    from agent.cli import user_errors
+    from agent.cli_support import user_errors
 
     return user_errors()
+
+
+def register(root: typer.Typer) -> None:
+    """Adds this group to the `pricing` app as `pricing finetune` (entry point `pricing.commands`)."""
+    root.add_typer(app, name="finetune")
 
 
 @app.command()

@@ -73,7 +73,7 @@ class ValidationSettings(_Config):
 
 class SFTRunConfig(_Config):
     model: str | None = None  # None: the embedded default model; "tiny-random" for tests
-    dtype: str = "auto"  # bf16 on a bf16 GPU or an AMX CPU, else fp32 (agent.model.resolve_dtype)
+    dtype: str = "auto"  # bf16 on a bf16 GPU or an AMX CPU, else fp32 (agent.hardware.resolve_dtype)
     demos: DemoConfig = Field(default_factory=DemoConfig)
     output_dir: str = "runs/sft"
     lora: LoraSettings = Field(default_factory=LoraSettings)

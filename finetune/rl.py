@@ -34,7 +34,8 @@ import torch
 from datasets import Dataset
 from tqdm import tqdm
 
-from agent.model import LoadedModel, adapter_layout
+from agent.generation import LoadedModel
+from agent.model import adapter_layout
 from agent.policy import LLMPolicy
 from env.evaluation import start_market
 from finetune.config import RLRunConfig

@@ -11,7 +11,9 @@ import torch
 from peft import LoraConfig
 from safetensors.torch import load_file, save_file
 
-from agent.model import LoadedModel, forced_dtype, load_base, resolve_dtype
+from agent.generation import LoadedModel
+from agent.hardware import forced_dtype, resolve_dtype
+from agent.model import load_base
 from finetune.config import LoraSettings, ValidationSettings
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"

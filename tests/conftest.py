@@ -8,7 +8,7 @@ the path visible in every log; `make test` runs the `dtype_sensitive` tests a se
 
 import os
 
-from agent.model import DTYPE_ENV, cpu_kind, resolve_dtype
+from agent.hardware import DTYPE_ENV, cpu_kind, resolve_dtype
 
 
 def pytest_report_header(config) -> str:

@@ -21,7 +21,7 @@ from fastapi import HTTPException
 from pydantic import ValidationError
 
 from agent.catalog import CatalogError, find_context, read_table, score_files, sku_seed
-from agent.cli import describe_error
+from env.errors import describe_error
 from agent.demo_catalog import demo_catalog_paths
 from agent.guardrails import hard_range
 from agent.recommend import Recommendation, recommend

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent.cli import describe_error
+from env.errors import describe_error
 from env.context import Guardrails, HistoryRow, PricingContext, Product
 
 NAME_CHARS = 80

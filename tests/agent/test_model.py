@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from agent import hardware
 from agent import model as model_mod
-from agent.generation import generate_batch, length_groups, padded_length
-from agent.model import DEFAULT_MODEL, LoadedModel, ModelNotAvailable, load_model, resolve_dtype
+from agent.generation import LoadedModel, generate_batch, length_groups, padded_length
+from agent.hardware import resolve_dtype
+from agent.model import DEFAULT_MODEL, ModelNotAvailable, load_model
 from agent.tiny import TINY_MODEL, build_tiny_model, tiny_model
 from tests.agent.row_logits import RowLogits, mismatches
 
@@ -203,14 +205,14 @@ def test_resolve_dtype() -> None:
 @pytest.mark.parametrize(("native", "expected"), [(True, torch.bfloat16), (False, torch.float32)])
 def test_auto_dtype_follows_the_cpu_unless_the_run_forces_one(monkeypatch: pytest.MonkeyPatch, native: bool,
                                                               expected: torch.dtype) -> None:
-    monkeypatch.delenv(model_mod.DTYPE_ENV, raising=False)
-    monkeypatch.setattr(model_mod, "cpu_has_fast_bf16", lambda: native)
+    monkeypatch.delenv(hardware.DTYPE_ENV, raising=False)
+    monkeypatch.setattr(hardware, "cpu_has_fast_bf16", lambda: native)
     assert resolve_dtype("auto") is expected
     for forced, dtype in (("fp32", torch.float32), ("BF16", torch.bfloat16), ("auto", expected)):
-        monkeypatch.setenv(model_mod.DTYPE_ENV, forced)
+        monkeypatch.setenv(hardware.DTYPE_ENV, forced)
         assert resolve_dtype("auto") is dtype
         assert resolve_dtype("fp32") is torch.float32  # an explicit choice is never overridden
-    monkeypatch.setenv(model_mod.DTYPE_ENV, "fp16")
+    monkeypatch.setenv(hardware.DTYPE_ENV, "fp16")
     with pytest.raises(ValueError, match="PRICING_DTYPE"):
         resolve_dtype("auto")
 
@@ -218,11 +220,11 @@ def test_auto_dtype_follows_the_cpu_unless_the_run_forces_one(monkeypatch: pytes
 def test_cpu_kind_names_the_bf16_path(monkeypatch: pytest.MonkeyPatch) -> None:
     for flags, kind in (({"avx2"}, "no-bf16"), ({"avx512f", "avx512_bf16"}, "avx512-bf16"),
                         ({"avx512_bf16", "amx_bf16", "amx_tile"}, "amx")):
-        monkeypatch.setattr(model_mod, "cpu_flags", lambda flags=flags: frozenset(flags))
-        assert model_mod.cpu_kind() == kind
+        monkeypatch.setattr(hardware, "cpu_flags", lambda flags=flags: frozenset(flags))
+        assert hardware.cpu_kind() == kind
         # bf16 is worth it only with AMX: without it bf16 measured slower than fp32 (bench/results/dtype.md)
-        assert model_mod.cpu_has_fast_bf16() is (kind == "amx")
-        monkeypatch.delenv(model_mod.DTYPE_ENV, raising=False)
+        assert hardware.cpu_has_fast_bf16() is (kind == "amx")
+        monkeypatch.delenv(hardware.DTYPE_ENV, raising=False)
         assert model_mod.resolve_dtype("auto") is (torch.bfloat16 if kind == "amx" else torch.float32)
 
 

@@ -213,7 +213,7 @@ def test_llm_policy_samples_reproducibly_for_rollouts():
 ])
 def test_hardware_flags_pick_bf16_where_the_training_device_runs_it(monkeypatch, gpu, gpu_bf16, cpu_bf16, dtype,
                                                                     expected):
-    from agent import model as model_module
+    from agent import hardware as model_module
     from finetune.training import hardware_flags
 
     monkeypatch.delenv(model_module.DTYPE_ENV, raising=False)  # the CPU's flags decide, not the run's override
@@ -226,7 +226,7 @@ def test_hardware_flags_pick_bf16_where_the_training_device_runs_it(monkeypatch,
 @pytest.mark.parametrize("forced", ["fp32", "bf16"])
 def test_the_dtype_override_moves_training_too(monkeypatch, forced):
     """$PRICING_DTYPE decides "auto" on the CPU and on a GPU alike; an explicit dtype still wins."""
-    from agent import model as model_module
+    from agent import hardware as model_module
     from finetune.training import hardware_flags
 
     monkeypatch.setenv(model_module.DTYPE_ENV, forced)
