@@ -1,8 +1,7 @@
 """The LLM pricing agent: model loading, prompt, parsing, evidence, guardrails, recommendations.
 
-Importing `agent` registers the LLM policy with the evaluation harness as `llm` (the model is
-loaded lazily, on its first decision), the evidence-following baseline as `evidence`, and the
-toolbox's fixed rule and each of its candidates alone as `toolbox` and `toolbox_<candidate>`.
+Importing `agent` changes no registry: the harness (`env.evaluation.evaluate`) is handed the
+agent's policies by the caller, `agent.registry.in_process_policies(model, adapter, dtype)`.
 """
 
 import os
@@ -12,34 +11,3 @@ import os
 # same shapes (MKL picks kernels by the data's memory layout), which flips near-tied greedy digits; with
 # it the batch-invariance tests pass bit for bit. A value the user set is kept.
 os.environ.setdefault("MKL_CBWR", "AUTO")
-
-from env.evaluation import register_policy  # noqa: E402
-
-
-def register_llm(model: str | None = None, adapter: str | None = None, name: str = "llm",
-                 dtype: str = "auto") -> None:
-    """Makes `name` evaluate the LLM policy with this model, adapter and dtype."""
-    from agent.policy import LLMPolicy
-
-    register_policy(name, lambda task: LLMPolicy(model=model, adapter=adapter, dtype=dtype))
-
-
-def _evidence_policy(task):
-    from agent.policy import EvidencePolicy
-
-    return EvidencePolicy()
-
-
-def _toolbox_policy(candidate: str | None):
-    def build(task):
-        from agent.policy import ToolboxPolicy
-
-        return ToolboxPolicy(candidate)
-    return build
-
-
-register_llm()
-register_policy("evidence", _evidence_policy)
-register_policy("toolbox", _toolbox_policy(None))
-for _name in ("loglinear", "linear", "logit", "stock_plan", "explore"):
-    register_policy(f"toolbox_{_name}", _toolbox_policy(_name))

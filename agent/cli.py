@@ -67,16 +67,15 @@ def evaluate(
     batch_size: int = typer.Option(32, help="Tasks played in lock-step by batched policies (the LLM)."),
 ) -> None:
     """Run policies on seeded tasks of a split and compare them with the oracle."""
-    from agent import register_llm
+    from agent.registry import in_process_policies
     from env.evaluation import evaluate as run
     from env.evaluation import write_report
 
     with user_errors():
         if tasks < 1:
             raise ValueError("tasks: must be at least 1")
-        register_llm(model, adapter)
         result = run(_split_names(policies), split=split, n_tasks=tasks, horizon=horizon, seed=seed,
-                     workers=workers, batch_size=batch_size)
+                     workers=workers, batch_size=batch_size, factories=in_process_policies(model, adapter))
         files = write_report(result, out)
     typer.echo(result.to_markdown())
     typer.echo(f"wrote {', '.join(str(p) for p in files.values())}")
@@ -95,13 +94,14 @@ def simulate(
     out: Path = typer.Option(Path("runs/simulate"), help="Folder for the table and plots."),
 ) -> None:
     """Run a few policies on one task side by side, with price-path and regret plots."""
+    from agent.registry import in_process_policies
     from env.evaluation import evaluate as run
     from env.evaluation import write_report
 
     with user_errors():
         spec = _load_task(scenario, task, split, index, horizon, seed, rival)
         result = run(_split_names(policy), tasks=[spec], split=spec.task_id, horizon=spec.horizon,
-                     workers=1, progress=False)
+                     workers=1, progress=False, factories=in_process_policies())
         files = write_report(result, out)
         (Path(out) / "task.json").write_text(spec.model_dump_json(indent=1))
     typer.echo(f"task {spec.task_id}: {spec.demand.kind} demand, {spec.horizon} periods, "
@@ -225,18 +225,17 @@ def audit_collusion(
 ) -> None:
     """Play a policy against itself, Q-learning and a best-responder in the Calvano duopoly; report the
     collusion index, price paths and a deviation probe, and say plainly whether it behaves competitively."""
-    from agent import register_llm
+    from agent.registry import in_process_policies
     from env.audit import audit_collusion as run
     from env.audit import write_audit
 
     with user_errors():
-        register_llm(model, adapter)
         try:
             scale_values = [float(x) for x in _split_names(scales)]
         except ValueError:
             raise ValueError(f"scales: '{scales}' is not a comma-separated list of numbers") from None
         result = run(policy, periods=periods, seeds=seeds, scales=scale_values, opponents=_split_names(opponents),
-                     probe=probe)
+                     probe=probe, factories=in_process_policies(model, adapter))
         files = write_audit(result, out or Path("runs/audit") / policy.replace("/", "_"))
     typer.echo(files["report"].read_text().split("\n![")[0].rstrip())
     typer.echo(f"wrote {', '.join(str(p) for p in files.values())}")

@@ -35,11 +35,11 @@ def check_server(host: str, port: int, policy: str, model: str | None, adapter: 
     """Fails with one line before a server starts: bad port, unknown policy, port already taken."""
     import socket
 
-    from agent.policy import make_policy
+    from agent.registry import product_policy
 
     if not 0 < port < 65536:
         raise ValueError("port: must be between 1 and 65535")
-    make_policy(policy, model, adapter)  # an unknown name fails here, not on the first request
+    product_policy(policy, model, adapter)  # an unknown name fails here, not on the first request
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         try:

@@ -170,25 +170,6 @@ class EvidencePolicy:
         return fallback_price(context, compute_evidence(context))
 
 
-def make_policy(name: str = "llm", model: str | None = None, adapter: str | None = None):
-    """The LLM policy (`llm`) or any classical pricer by name, for the CLI, batch scorer and API.
-
-    The oracle is not offered: it needs the true market, which a real product does not have.
-    """
-    if name == "llm":
-        return LLMPolicy(model=model, adapter=adapter)
-    if name == "evidence":
-        return EvidencePolicy()
-    if name == "toolbox":
-        return ToolboxPolicy()
-    from env.pricers import PRICER_NAMES, make_pricer
-
-    if name not in PRICER_NAMES:
-        raise ValueError(f"policy: unknown policy '{name}' (choose from llm, evidence, toolbox, "
-                         f"{', '.join(PRICER_NAMES)})")
-    return make_pricer(name)
-
-
 class ToolboxPolicy:
     """Prices by one fixed rule over the toolbox's candidates (`agent.candidates`), or one candidate.
 

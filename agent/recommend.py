@@ -8,6 +8,7 @@ dropped and a flag says so.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Sequence
@@ -19,6 +20,15 @@ from agent.evidence import Evidence, compute_evidence
 from agent.guardrails import BindingRule, apply_guardrails
 from agent.policy import Proposal
 from env.context import Policy, PricingContext
+
+
+def sku_seed(sku: str) -> int:
+    """The seed a product's decision is drawn with, derived from its SKU alone.
+
+    Why: a policy with randomness (an exploration probe, Thompson sampling) must give a product the same
+    price whichever door asks (chat, API, catalog) and wherever the product sits in a catalog.
+    """
+    return int.from_bytes(hashlib.blake2b(sku.encode("utf-8"), digest_size=4).digest(), "big")
 
 
 class Recommendation(BaseModel):

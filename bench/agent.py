@@ -30,9 +30,10 @@ from agent.catalog import contexts_for, read_table, score_frames  # noqa: E402
 from agent.demo_catalog import demo_catalog_paths  # noqa: E402
 from agent.policy import CONFOUNDED, LLMPolicy  # noqa: E402
 from agent.recommend import recommend  # noqa: E402
+from agent.registry import in_process_policies  # noqa: E402
 from bench.baselines import machine_info, paired_differences  # noqa: E402
 from bench.prompt_budget import token_counts  # noqa: E402
-from env.evaluation import evaluate, plot_regret, register_policy  # noqa: E402
+from env.evaluation import evaluate, plot_regret  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -63,14 +64,14 @@ def main() -> None:
 
     policy = LLMPolicy(adapter=args.adapter)
     lm = policy.lm  # load once, before timing (every episode's policy shares the cached model)
-    register_policy("llm", lambda task: CountingLLM(adapter=args.adapter))
+    factories = {**in_process_policies(), "llm": lambda task: CountingLLM(adapter=args.adapter)}
     compact = lm.prompt_layout == "compact"
     reads = "toolbox" if compact else "evidence"  # the deterministic tool the model reads
 
     # 1. the agent vs the classical pricers on the same test tasks
     names = ["oracle", "llm", "toolbox", "evidence", "cost_plus", "ils", "cils", "ts", "meta_ts"]
     result = evaluate(names, split="test", n_tasks=args.tasks, horizon=args.horizon, seed=args.seed,
-                      workers=2, batch_size=args.tasks)
+                      workers=2, batch_size=args.tasks, factories=factories)
     plot = args.out.with_name("agent_regret.png")
     plot_regret(result, plot)
     args.out.with_suffix(".json").write_text(result.to_json())

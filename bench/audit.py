@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import agent  # noqa: E402,F401  (registers `llm` and `evidence`)
 from agent.model import DEFAULT_ADAPTER  # noqa: E402
+from agent.registry import in_process_policies  # noqa: E402
 from bench.baselines import machine_info  # noqa: E402
 from env.audit import audit_collusion, write_audit  # noqa: E402
 
@@ -60,7 +60,8 @@ def main() -> None:
     for policy in policies:
         llm = policy == "llm"
         result = audit_collusion(policy, periods=args.llm_periods if llm else args.periods,
-                                 seeds=args.llm_seeds if llm else args.seeds, scales=(1.0, 10.0))
+                                 seeds=args.llm_seeds if llm else args.seeds, scales=(1.0, 10.0),
+                                 factories=in_process_policies())
         result.settings.update(run_on=datetime.date.today().isoformat(), machine=machine_info())
         write_audit(result, RESULTS / "audit" / policy, machine=machine_info())
     stored = {p: json.loads((RESULTS / "audit" / p / "audit.json").read_text()) for p in POLICIES

@@ -15,12 +15,14 @@ from pathlib import Path
 import pandas as pd
 
 from agent.provenance import code_fingerprint
-from env.evaluation import evaluate
+from env.evaluation import Factories, evaluate
 
 
 def cached_rows(name: str, tasks: list, horizon: int, seed: int, chunk_size: int, cache: Path,
-                before_computing: Callable[[], None] | None = None) -> pd.DataFrame:
-    """Rows of the registered policy `name` on `tasks`, one cached JSON file per chunk under `cache`.
+                before_computing: Callable[[], None] | None = None,
+                factories: Factories | None = None) -> pd.DataFrame:
+    """Rows of the policy `name` (an entry of `factories`, or a classical pricer) on `tasks`, one cached
+    JSON file per chunk under `cache`.
 
     `before_computing` runs once, before the first chunk that is not cached yet (e.g. to place the
     model on a GPU), and not at all when every chunk is.
@@ -41,7 +43,8 @@ def cached_rows(name: str, tasks: list, horizon: int, seed: int, chunk_size: int
             if before_computing is not None and not prepared:
                 before_computing()
                 prepared = True
-            result = evaluate([name], tasks=chunk, horizon=horizon, seed=seed, workers=1, batch_size=len(chunk))
+            result = evaluate([name], tasks=chunk, horizon=horizon, seed=seed, workers=1, batch_size=len(chunk),
+                              factories=factories)
             rows = result.per_task[result.per_task.policy == name]
             tmp = path.with_suffix(".tmp")
             tmp.write_text(rows.to_json(orient="records"))

@@ -32,9 +32,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent import register_llm  # noqa: E402
 from agent.hardware import resolve_dtype  # noqa: E402
 from agent.model import load_base  # noqa: E402
+from agent.registry import llm_factory  # noqa: E402
 from bench.baselines import machine_info, paired_differences  # noqa: E402
 from bench.chunk_cache import cached_rows  # noqa: E402
 from env.distribution import sample_task  # noqa: E402
@@ -54,9 +54,9 @@ MATMULS = {"square 2048": (2048, 2048, 2048), "prefill 560×576·576×1536": (56
 def decision_rows(dtype: str, tasks: list, args) -> pd.DataFrame:
     """Per-task rows of the shipped adapter run in `dtype`, chunk by chunk, each chunk cached."""
     name = f"sft-{dtype}"
-    register_llm(adapter=str(ADAPTER), name=name, dtype=dtype)
     cache = args.cache / f"{name}-T{args.horizon}-s{args.seed}"
-    return cached_rows(name, tasks, args.horizon, args.seed, args.chunk, cache)
+    return cached_rows(name, tasks, args.horizon, args.seed, args.chunk, cache,
+                       factories={name: llm_factory(adapter=str(ADAPTER), dtype=dtype)})
 
 
 def divergence(fp32: pd.DataFrame, bf16: pd.DataFrame) -> dict:

@@ -38,9 +38,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import agent  # noqa: E402,F401  (registers the evidence policy)
-from agent import register_llm  # noqa: E402
 from agent.hardware import resolve_dtype  # noqa: E402
+from agent.registry import in_process_policies, llm_factory  # noqa: E402
 from bench.baselines import breakdown, machine_info, paired_differences  # noqa: E402
 from bench.chunk_cache import cached_rows  # noqa: E402
 from env.distribution import sample_task  # noqa: E402
@@ -125,16 +124,17 @@ def _picker_words(pricers: list[str], variants: list[str]) -> str:
                    "pricers: its `toolbox` row must equal this one).\n")
 
 
-def register_pickers(seed: int) -> list[str]:
-    """Registers the pickers over the toolbox's candidates (`PICKERS`); trains the GBM (about a minute)."""
-    from env.evaluation import register_policy
+def picker_policies(seed: int, gbm: bool = True) -> dict:
+    """The pickers over the toolbox's candidates (`PICKERS`) by name, for the harness's `factories`;
+    trains the GBM (about a minute) unless `gbm` is False (then only the hindsight bound)."""
     from finetune.config import SFTRunConfig, load_config
     from finetune.picker import HindsightPicker, PickerPolicy, train_picker
 
-    picker = train_picker(load_config(PICKER_DEMOS, SFTRunConfig).demos, seed=seed)
-    register_policy("gbm_picker", lambda task: PickerPolicy(picker))
-    register_policy("toolbox_hindsight", HindsightPicker)
-    return list(PICKERS)
+    table = {"toolbox_hindsight": HindsightPicker}
+    if gbm:
+        picker = train_picker(load_config(PICKER_DEMOS, SFTRunConfig).demos, seed=seed)
+        table = {"gbm_picker": lambda task: PickerPolicy(picker), **table}
+    return table
 
 
 def llm_rows(name: str, adapter: Path | None, tasks: list, args) -> tuple[pd.DataFrame, str]:
@@ -146,13 +146,13 @@ def llm_rows(name: str, adapter: Path | None, tasks: list, args) -> tuple[pd.Dat
     Returns (rows, that name).
     """
     adapter_arg = "none" if adapter is None else str(adapter)
-    register_llm(adapter=adapter_arg, name=name, dtype=args.dtype)
     suffix = "" if args.device == "cpu" else f"-{args.device.split(':')[0]}"
     suffix += "" if args.dtype == "fp32" else f"-{args.dtype}"
     suffix += "" if args.split == "test" else f"-{args.split}"
     cache = args.cache / f"{name}-{_adapter_tag(adapter)}-T{args.horizon}-s{args.seed}{suffix}"
     rows = cached_rows(name, tasks, args.horizon, args.seed, args.chunk, cache, before_computing=lambda: (
-        cache / "device.txt").write_text(_place_model(adapter_arg, args.device, args.dtype)))
+        cache / "device.txt").write_text(_place_model(adapter_arg, args.device, args.dtype)),
+        factories={name: llm_factory(adapter=adapter_arg, dtype=args.dtype)})
     where = cache / "device.txt"
     return rows, where.read_text() if where.is_file() else "this CPU"
 
@@ -202,8 +202,10 @@ def main() -> None:
     for name in variants:  # first: the slow rows, cached per chunk, so a cut run keeps them
         rows, devices[name] = llm_rows(name, VARIANTS[name], tasks, args)
         frames.append(rows)
-    pricers = CLASSICAL + (register_pickers(args.seed) if COMPACT & set(variants) and not args.no_pickers else [])
-    classical = evaluate(pricers, tasks=tasks, horizon=args.horizon, seed=args.seed, workers=2)
+    pickers = picker_policies(args.seed) if COMPACT & set(variants) and not args.no_pickers else {}
+    pricers = CLASSICAL + list(pickers)
+    classical = evaluate(pricers, tasks=tasks, horizon=args.horizon, seed=args.seed, workers=2,
+                         factories={**in_process_policies(), **pickers})
     per_task = pd.concat([classical.per_task, *frames], ignore_index=True)
     settings = {**classical.settings, "policies": [*pricers, *variants]}
     result = EvaluationResult(settings, per_task)

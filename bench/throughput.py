@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from agent.catalog import read_table, score_files, score_frames  # noqa: E402
 from agent.demo_catalog import demo_catalog_paths  # noqa: E402
-from agent.policy import make_policy  # noqa: E402
 from agent.recommend import recommend  # noqa: E402
+from agent.registry import product_policy  # noqa: E402
 from bench.baselines import machine_info  # noqa: E402
 from bench.prompt_budget import demo_contexts, token_counts  # noqa: E402
 
@@ -56,21 +56,22 @@ def timed(fn) -> tuple[float, object]:
 def main() -> None:
     rows = []
     products, history = repeated_catalog(1)
-    llm = make_policy("llm")
+    llm = product_policy("llm")
     _ = llm.lm  # load the model outside the timings
     for batch in (1, 16, 50):
         seconds, table = timed(lambda b=batch: score_frames(products, history, llm, batch_size=b))
         rows.append(("LLM + shipped adapter", f"demo catalog, batch {batch}", len(table), seconds))
     big_products, big_history = repeated_catalog(100)
     for name in ("evidence", "ts", "cost_plus"):
-        seconds, table = timed(lambda n=name: score_frames(big_products, big_history, make_policy(n), batch_size=256))
+        seconds, table = timed(lambda n=name: score_frames(big_products, big_history, product_policy(n),
+                                                           batch_size=256))
         rows.append((name, f"{len(big_products):,} SKUs with {len(big_history):,} history rows", len(table), seconds))
     with tempfile.TemporaryDirectory() as tmp:
         n = 100_000
         flat = pd.DataFrame({"sku": [f"S{i:06d}" for i in range(n)], "unit_cost": 4.0, "current_price": 12.0})
         flat.to_csv(Path(tmp) / "p.csv", index=False)
         seconds, _ = timed(lambda: score_files(Path(tmp) / "p.csv", None, Path(tmp) / "o.parquet",
-                                               make_policy("cost_plus"), batch_size=512, chunk_size=25_000,
+                                               product_policy("cost_plus"), batch_size=512, chunk_size=25_000,
                                                progress=False))
         rows.append(("cost_plus", "100,000 SKUs, no history, file to file (CSV in, Parquet out)", n, seconds))
 

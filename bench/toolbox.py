@@ -29,18 +29,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import agent  # noqa: E402,F401  (registers the toolbox policies)
+from agent.registry import in_process_policies  # noqa: E402
 from bench.baselines import breakdown, machine_info, paired_differences  # noqa: E402
+from bench.finetune import picker_policies  # noqa: E402
 from env.distribution import sample_task  # noqa: E402
-from env.evaluation import evaluate, register_policy  # noqa: E402
-from finetune.config import SFTRunConfig, load_config  # noqa: E402
-from finetune.picker import HindsightPicker, PickerPolicy, train_picker  # noqa: E402
+from env.evaluation import evaluate  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 # toolbox_stock_plan is not listed: the rule charges the stock plan wherever there is one, so it is `toolbox`
 POLICIES = ["toolbox", "toolbox_loglinear", "toolbox_linear", "toolbox_logit", "toolbox_explore", "gbm_picker",
             "toolbox_hindsight", "evidence", "ts", "meta_ts"]
-PICKER_DEMOS = ROOT / "configs" / "finetune" / "cpu-compact" / "sft.yaml"
 
 
 def main() -> None:
@@ -54,13 +52,10 @@ def main() -> None:
     args = ap.parse_args()
 
     names = args.policies.split(",")
-    if "gbm_picker" in names:
-        demos = load_config(PICKER_DEMOS, SFTRunConfig).demos
-        picker = train_picker(demos, seed=args.seed)
-        register_policy("gbm_picker", lambda task: PickerPolicy(picker))
-    register_policy("toolbox_hindsight", HindsightPicker)
+    factories = {**in_process_policies(), **picker_policies(args.seed, gbm="gbm_picker" in names)}
     tasks = [sample_task("test", i, args.horizon) for i in range(args.tasks)]
-    result = evaluate(names, tasks=tasks, horizon=args.horizon, seed=args.seed, workers=args.workers)
+    result = evaluate(names, tasks=tasks, horizon=args.horizon, seed=args.seed, workers=args.workers,
+                      factories=factories)
     claims = [("toolbox", ref) for ref in ("evidence", "ts", "meta_ts") if ref in names]
     claims += [("gbm_picker", ref) for ref in ("toolbox", "meta_ts") if ref in names and "gbm_picker" in names]
     claims += [("toolbox_hindsight", "toolbox")] if {"toolbox_hindsight", "toolbox"} <= set(names) else []

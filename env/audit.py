@@ -38,7 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from env.evaluation import _seed, build_policy, check_policy_names, start_market
+from env.episode import Factories, build_policy, check_policy_names, play_episodes, start_market
+from env.evaluation import _seed
 from env.logit import logit_best_response, logit_profits, task_equilibria
 from env.scenarios import calvano_duopoly
 from env.task import TaskSpec
@@ -126,25 +127,24 @@ def duopoly(opponent: str, policy: str, scale: float, periods: int, seed: int) -
     return task.model_copy(update={"task_id": f"audit_{opponent}_x{scale:g}"})
 
 
-def play(policy: str, task: TaskSpec, seed: int, cut_at: int | None = None) -> tuple[Episode, float | None]:
-    """One episode of `policy` (seller 0) against the task's rival; optionally a one-period cut."""
-    market = start_market(task, seed)
-    pricer = build_policy(policy, task)
+def play(policy: str, task: TaskSpec, seed: int, cut_at: int | None = None,
+         factories: Factories | None = None) -> tuple[Episode, float | None]:
+    """One episode of `policy` (seller 0) against the task's rival; optionally a one-period cut.
+
+    The harness's episode loop (`env.episode.play_episodes`); the rival is the market's policy
+    competitor, so both sellers' prices are in the trajectory."""
+    market = start_market(task, seed, factories)
+    pricer = build_policy(policy, task, factories)
     if cut_at is not None:
         pricer = _CutOnce(pricer, task, cut_at)
     pricer.reset(_seed(seed, policy))
+    [trajectory] = play_episodes(pricer, [market])
     d = task.demand
     quals = [d.quality, task.competitors[0].quality]
     costs = [task.unit_cost, task.competitors[0].unit_cost]
-    ours, rival = [], []
-    while not market.done:
-        context = market.context()
-        price = float(pricer.act(context))
-        rival.append(float(market.state.comp_prices[0]))  # the rival price this period is played against
-        ours.append(market.step(price).price)
-    prices = np.column_stack([ours, rival])
-    profits = logit_profits(prices, quals, costs, d.mu, d.outside_quality, d.market_size)
-    episode = Episode(np.array(ours), np.array(rival), profits[:, 0], profits[:, 1])
+    ours, rival = trajectory.prices, trajectory.competitor_prices[:, 0]  # the rival price each period met
+    profits = logit_profits(np.column_stack([ours, rival]), quals, costs, d.mu, d.outside_quality, d.market_size)
+    episode = Episode(ours, rival, profits[:, 0], profits[:, 1])
     return episode, getattr(pricer, "cut_to", None)
 
 
@@ -176,14 +176,14 @@ def _probe(base: Episode, cut: Episode, at: int, cut_to: float) -> Probe:
 
 
 def audit_match(policy: str, opponent: str, scale: float, periods: int, seeds: int, probe: bool = True,
-                progress: Callable[[], None] = lambda: None) -> MatchResult:
+                progress: Callable[[], None] = lambda: None, factories: Factories | None = None) -> MatchResult:
     """All seeds of one pairing in one market; the probe (self-play only) on the first seed."""
     episodes = []
     task = duopoly(opponent, policy, scale, periods, 0)
     eq = task_equilibria(task)
     for s in range(seeds):
         task = duopoly(opponent, policy, scale, periods, s)
-        episodes.append(play(policy, task, _seed(s, "audit"))[0])
+        episodes.append(play(policy, task, _seed(s, "audit"), factories=factories)[0])
         progress()
     tail = slice(periods // 2, periods)
     nash, mono = eq.nash_profits, eq.monopoly_profits
@@ -209,7 +209,7 @@ def audit_match(policy: str, opponent: str, scale: float, periods: int, seeds: i
     if probe and opponent == "self":
         at = (2 * periods) // 3
         task = duopoly(opponent, policy, scale, periods, 0)
-        cut, cut_to = play(policy, task, _seed(0, "audit"), cut_at=at)
+        cut, cut_to = play(policy, task, _seed(0, "audit"), cut_at=at, factories=factories)
         progress()
         result.probe = _probe(episodes[0], cut, at, cut_to)
         result.paths["audited, cut once"] = cut.ours.tolist()
@@ -257,11 +257,15 @@ class AuditResult:
 
 
 def audit_collusion(policy: str, periods: int = 300, seeds: int = 3, scales: Sequence[float] = (1.0, 10.0),
-                    opponents: Sequence[str] = OPPONENTS, probe: bool = True, progress: bool = True) -> AuditResult:
-    """Plays `policy` against each opponent in each currency scale; see the module docstring."""
+                    opponents: Sequence[str] = OPPONENTS, probe: bool = True, progress: bool = True,
+                    factories: Factories | None = None) -> AuditResult:
+    """Plays `policy` against each opponent in each currency scale; see the module docstring.
+
+    `policy` (and its self-play copy) is built by `factories` where it names one (the agent's
+    policies: `agent.registry.in_process_policies`), else it is the oracle or a classical pricer."""
     from tqdm import tqdm
 
-    check_policy_names([policy])
+    check_policy_names([policy], factories)
     unknown = [o for o in opponents if o not in OPPONENTS]
     if unknown:
         raise ValueError(f"opponents: unknown {unknown} (choose from {', '.join(OPPONENTS)})")
@@ -274,7 +278,7 @@ def audit_collusion(policy: str, periods: int = 300, seeds: int = 3, scales: Seq
     opponents = [o for o in opponents if o != policy]  # `q_learning` against `q_learning` is already self-play
     total = len(scales) * sum(seeds + (1 if probe and o == "self" else 0) for o in opponents)
     bar = tqdm(total=total, desc=f"auditing {policy}", unit="episode", disable=not progress)
-    matches = [audit_match(policy, o, float(s), periods, seeds, probe, lambda: bar.update())
+    matches = [audit_match(policy, o, float(s), periods, seeds, probe, lambda: bar.update(), factories)
                for s in scales for o in opponents]
     bar.close()
     return AuditResult(policy, periods, seeds, matches, verdict(matches),

@@ -21,7 +21,6 @@ random numbers, so differences between policies are not luck):
 from __future__ import annotations
 
 import json
-import math
 import time
 import zlib
 from collections.abc import Callable, Sequence
@@ -33,103 +32,29 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from env.context import Policy
 from env.distribution import sample_task
+from env.episode import (
+    Factories,
+    PolicyFactory,
+    Trajectory,
+    build_policy,
+    check_policy_names,
+    play_episode,
+    play_episodes,
+    policy_names,
+    start_market,
+)
 from env.logit import task_equilibria
-from env.market import Market
 from env.oracle import OraclePolicy
 from env.task import LogitDemand, TaskSpec
 
-PolicyFactory = Callable[[TaskSpec], Policy]
-_FACTORIES: dict[str, PolicyFactory] = {}
-
-
-def register_policy(name: str, factory: PolicyFactory) -> None:
-    """Makes a policy available to the harness by name (the agent registers the LLM this way)."""
-    _FACTORIES[name] = factory
-
-
-def policy_names() -> list[str]:
-    from env.pricers import PRICER_NAMES
-
-    return ["oracle", *PRICER_NAMES, *_FACTORIES]
-
-
-def build_policy(name: str, task: TaskSpec) -> Policy:
-    """A fresh policy for one task. Only the oracle reads the task; the others see contexts."""
-    if name == "oracle":
-        return OraclePolicy(task)
-    if name in _FACTORIES:
-        return _FACTORIES[name](task)
-    from env.pricers import make_pricer
-
-    return make_pricer(name)
-
-
-def check_policy_names(names: Sequence[str]) -> None:
-    known = policy_names()
-    for n in names:
-        if n not in known:
-            raise ValueError(f"policies: unknown policy '{n}' (choose from {', '.join(known)})")
+__all__ = ["EvaluationResult", "Factories", "PolicyFactory", "TaskRun", "Trajectory", "build_policy",
+           "check_policy_names", "evaluate", "evaluate_task", "policy_names", "write_report"]
 
 
 def _seed(*parts: int | str) -> int:
     ints = [p if isinstance(p, int) else zlib.crc32(p.encode()) for p in parts]
     return int(np.random.SeedSequence(ints).generate_state(1)[0])
-
-
-@dataclass
-class Trajectory:
-    """One policy's episode on one task."""
-
-    policy: str
-    task_id: str
-    prices: np.ndarray
-    units: np.ndarray
-    profits: np.ndarray
-    expected_profits: np.ndarray
-    stockouts: np.ndarray
-    act_seconds: float
-    episode_seconds: float
-
-
-def start_market(task: TaskSpec, episode_seed: int) -> Market:
-    """A market on the noise of `episode_seed`, with pricers built for any policy rivals."""
-    rivals = {i: build_policy(c.policy, task) for i, c in enumerate(task.competitors) if c.kind == "policy"}
-    market = Market(task, rivals)
-    market.reset(episode_seed)
-    return market
-
-
-def _finite_price(price: float, policy: Policy, task: TaskSpec) -> float:
-    price = float(price)
-    if not math.isfinite(price):
-        raise ValueError(f"policy {policy.name} returned a non-finite price on {task.task_id}")
-    return price
-
-
-def _trajectory(policy: Policy, task: TaskSpec, steps: list, act_seconds: float, episode_seconds: float) -> Trajectory:
-    def column(attr: str, dtype=float) -> np.ndarray:
-        return np.array([getattr(s, attr) for s in steps], dtype=dtype)
-
-    return Trajectory(policy.name, task.task_id, column("price"), column("units"), column("profit"),
-                      column("expected_profit"), column("stockout", bool), act_seconds, episode_seconds)
-
-
-def run_episode(policy: Policy, task: TaskSpec, episode_seed: int, policy_seed: int) -> Trajectory:
-    """Runs `policy` for the task's horizon on the demand noise of `episode_seed`."""
-    episode_start = time.perf_counter()
-    market = start_market(task, episode_seed)
-    policy.reset(policy_seed)
-    steps = []
-    spent = 0.0
-    while not market.done:
-        context = market.context()
-        start = time.perf_counter()
-        price = _finite_price(policy.act(context), policy, task)
-        spent += time.perf_counter() - start
-        steps.append(market.step(price))
-    return _trajectory(policy, task, steps, spent, time.perf_counter() - episode_start)
 
 
 def collusion_index(task: TaskSpec, expected_profits: np.ndarray) -> float:
@@ -152,7 +77,7 @@ def task_metrics(traj: Trajectory, oracle: Trajectory, task: TaskSpec, label: st
         "task_id": traj.task_id,
         "pct_oracle": 100.0 * traj.expected_profits.sum() / scale,
         "regret_pct": 100.0 * gap[-1] / scale,
-        "revenue": float((p * traj.units).sum()),
+        "revenue": float(traj.revenue.sum()),
         "profit": float(traj.profits.sum()),
         "margin": float(np.mean((p - task.unit_cost) / p)),
         "volatility": float(np.mean(np.abs(np.diff(p)) / p[:-1])) if p.size > 1 else 0.0,
@@ -165,53 +90,56 @@ def task_metrics(traj: Trajectory, oracle: Trajectory, task: TaskSpec, label: st
     }
 
 
-def evaluate_task(task: TaskSpec, policies: Sequence[str], seed: int,
-                  build: Callable[[str, TaskSpec], Policy] = build_policy) -> tuple[list[dict], Trajectory]:
-    """All policies (and the oracle) on one task with common random numbers; also the oracle's run.
+@dataclass
+class TaskRun:
+    """Policies on one task: a metrics row per policy (in the order asked) and every policy's
+    per-period trajectory by the same label, the oracle's always included (under `oracle`)."""
 
-    `build` makes each named policy for the task; a caller can wrap what `build_policy` returns
-    (the web simulator makes the LLM take a shared lock per decision).
-    """
+    rows: list[dict]
+    trajectories: dict[str, Trajectory]
+
+    @property
+    def oracle(self) -> Trajectory:
+        return self.trajectories["oracle"]
+
+
+def _play_named(task: TaskSpec, names: Sequence[str], seed: int, oracle: Trajectory,
+                factories: Factories | None) -> TaskRun:
+    """Plain (one-market) policies on one task, each against the oracle run `oracle`."""
     episode_seed = _seed(task.seed, seed)
-    oracle = run_episode(OraclePolicy(task), task, episode_seed, 0)
-    rows = []
-    for name in policies:
-        traj = oracle if name == "oracle" else run_episode(
-            build(name, task), task, episode_seed, _seed(seed, task.task_id, name))
-        rows.append(task_metrics(traj, oracle, task, name))
-    return rows, oracle
+    run = TaskRun([], {"oracle": oracle})
+    for name in names:
+        traj = oracle if name == "oracle" else play_episode(
+            build_policy(name, task, factories), task, episode_seed, _seed(seed, task.task_id, name), factories)
+        run.trajectories[name] = traj
+        run.rows.append(task_metrics(traj, oracle, task, name))
+    return run
 
 
-def _evaluate_job(args: tuple[TaskSpec, tuple[str, ...], int]) -> tuple[list[dict], Trajectory]:
+def evaluate_task(task: TaskSpec, policies: Sequence[str], seed: int, factories: Factories | None = None) -> TaskRun:
+    """All policies (and the oracle) on one task with common random numbers.
+
+    A name in `factories` is built by its factory (the web simulator makes the LLM take a shared
+    lock per decision); the others are the oracle and the classical pricers.
+    """
+    oracle = play_episode(OraclePolicy(task), task, _seed(task.seed, seed), 0, factories)
+    return _play_named(task, policies, seed, oracle, factories)
+
+
+def _evaluate_job(args: tuple[TaskSpec, tuple[str, ...], int]) -> TaskRun:
     return evaluate_task(*args)
 
 
 def run_lockstep(policy, tasks: Sequence[TaskSpec], episode_seeds: Sequence[int],
-                 progress: tqdm | None = None) -> list[Trajectory]:
+                 progress: tqdm | None = None, factories: Factories | None = None) -> list[Trajectory]:
     """Plays one batched policy on several tasks at once: one `act_batch` call per period.
 
     For policies whose cost is a batched forward pass (the LLM), this turns N x T single
     generations into T batched ones. Such a policy must not keep per-task state between calls:
     each context carries all it may use.
     """
-    markets = [start_market(task, seed) for task, seed in zip(tasks, episode_seeds, strict=True)]
-    steps: list[list] = [[] for _ in tasks]
-    spent = [0.0] * len(tasks)
-    start = time.perf_counter()
-    while True:
-        live = [i for i, m in enumerate(markets) if not m.done]
-        if not live:
-            break
-        tick = time.perf_counter()
-        prices = policy.act_batch([markets[i].context() for i in live])
-        share = (time.perf_counter() - tick) / len(live)
-        for i, price in zip(live, prices, strict=True):
-            steps[i].append(markets[i].step(_finite_price(price, policy, tasks[i])))
-            spent[i] += share
-        if progress is not None:
-            progress.update(len(live))
-    elapsed = (time.perf_counter() - start) / len(tasks)
-    return [_trajectory(policy, t, st, sp, elapsed) for t, st, sp in zip(tasks, steps, spent, strict=True)]
+    markets = [start_market(task, seed, factories) for task, seed in zip(tasks, episode_seeds, strict=True)]
+    return play_episodes(policy, markets, batched=True, progress=progress)
 
 
 def bootstrap_ci(values: np.ndarray, seed: int = 0, n: int = 2000) -> tuple[float, float]:
@@ -230,6 +158,8 @@ class EvaluationResult:
 
     settings: dict
     per_task: pd.DataFrame
+    # each policy's per-period trajectories, by the label asked for, in the order of the tasks
+    trajectories: dict[str, list[Trajectory]] = field(default_factory=dict)
     summary: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
@@ -290,56 +220,68 @@ def summary_markdown(summary: pd.DataFrame) -> str:
 
 def evaluate(policies: Sequence[str], split: str = "test", n_tasks: int = 200, horizon: int = 50,
              seed: int = 0, workers: int = 2, progress: bool = True,
-             tasks: Sequence[TaskSpec] | None = None, batch_size: int = 32) -> EvaluationResult:
+             tasks: Sequence[TaskSpec] | None = None, batch_size: int = 32,
+             factories: Factories | None = None) -> EvaluationResult:
     """Runs every policy on `n_tasks` tasks of `split` (or on the given `tasks`), in parallel.
 
-    Policies with an `act_batch` method run in lock-step over `batch_size` tasks at a time, in
-    this process (their batched forward pass uses the cores); the others in `workers` processes.
+    The oracle and the classical pricers run per task in `workers` processes, built there by name.
+    A name in `factories` (an in-process policy: the agent's, `agent.registry.in_process_policies`)
+    is built by its factory and plays in this process: with an `act_batch` method in lock-step over
+    `batch_size` tasks at a time (its batched forward pass uses the cores), else task by task while
+    the workers run. The numbers do not depend on where a policy ran.
     """
+    factories = dict(factories or {})
     policies = tuple(dict.fromkeys(policies))
-    check_policy_names(policies)
+    check_policy_names(policies, factories)
     if n_tasks < 1 and tasks is None:
         raise ValueError("tasks: need at least one task")
     if horizon < 1:
         raise ValueError("horizon: must be at least 1")
     tasks = list(tasks) if tasks is not None else [sample_task(split, i, horizon) for i in range(n_tasks)]
-    # policies with `act_batch` (the LLM) play all tasks in lock-step; the rest run per task in workers
-    batched = [n for n in policies if n != "oracle" and hasattr(build_policy(n, tasks[0]), "act_batch")]
+    local = [n for n in policies if n in factories and n != "oracle"]
+    probes = {n: factories[n](tasks[0]) for n in local}
+    batched = [n for n in local if hasattr(probes[n], "act_batch")]
     plain = tuple(n for n in policies if n not in batched)
-    jobs = [(t, plain, seed) for t in tasks]
+    local_plain = tuple(n for n in plain if n in local)
+    remote = tuple(n for n in plain if n not in local)  # with the oracle's run, per task in the workers
+    # a rival that is an in-process policy can only be built in this process
+    here = workers <= 1 or any(c.kind == "policy" and c.policy in factories for t in tasks for c in t.competitors)
     started = time.perf_counter()
-    bar = tqdm(total=len(jobs), desc="evaluating", unit="task", disable=not progress)
-    rows: list[dict] = []
-    oracles: dict[str, Trajectory] = {}
-
-    def collect(result: tuple[list[dict], Trajectory]) -> None:
-        rows.extend(result[0])
-        oracles[result[1].task_id] = result[1]
-        bar.update()
-
-    if workers <= 1:
-        for job in jobs:
-            collect(_evaluate_job(job))
+    bar = tqdm(total=len(tasks), desc="evaluating", unit="task", disable=not progress)
+    runs: list[TaskRun] = []
+    if here:
+        for task in tasks:
+            runs.append(evaluate_task(task, plain, seed, factories))
+            bar.update()
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for result in pool.map(_evaluate_job, jobs, chunksize=max(1, len(jobs) // (workers * 8))):
-                collect(result)
+            jobs = [(t, remote, seed) for t in tasks]
+            for task, run in zip(tasks, pool.map(_evaluate_job, jobs, chunksize=max(1, len(jobs) // (workers * 8))),
+                                 strict=True):
+                if local_plain:  # played here while the workers go on
+                    mine = _play_named(task, local_plain, seed, run.oracle, factories)
+                    by_label = {r["policy"]: r for r in run.rows + mine.rows}
+                    run = TaskRun([by_label[n] for n in plain], {**run.trajectories, **mine.trajectories})
+                runs.append(run)
+                bar.update()
     bar.close()
-    by_id = {t.task_id: t for t in tasks}
+    rows = [row for run in runs for row in run.rows]
     for name in batched:
-        policy = build_policy(name, tasks[0])
+        policy = probes[name]
         policy.reset(_seed(seed, name))
         decisions = tqdm(total=sum(t.horizon for t in tasks), desc=name, unit="decision", disable=not progress)
         for start in range(0, len(tasks), batch_size):
             chunk = tasks[start:start + batch_size]
-            trajs = run_lockstep(policy, chunk, [_seed(t.seed, seed) for t in chunk], decisions)
-            rows.extend(task_metrics(tr, oracles[tr.task_id], by_id[tr.task_id], name) for tr in trajs)
+            trajs = run_lockstep(policy, chunk, [_seed(t.seed, seed) for t in chunk], decisions, factories)
+            for run, task, traj in zip(runs[start:start + batch_size], chunk, trajs, strict=True):
+                run.trajectories[name] = traj
+                rows.append(task_metrics(traj, run.oracle, task, name))
         decisions.close()
     per_task = pd.DataFrame(rows)
     total = time.perf_counter() - started
     settings = {"policies": list(policies), "split": split, "n_tasks": len(tasks), "horizon": horizon,
                 "seed": seed, "workers": workers, "batch_size": batch_size, "total_wall_s": total}
-    return EvaluationResult(settings, per_task)
+    return EvaluationResult(settings, per_task, {n: [run.trajectories[n] for run in runs] for n in policies})
 
 
 def _style(names: Sequence[str]) -> dict[str, dict]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class ConfigError(ValueError):
@@ -104,7 +104,9 @@ class RewardSettings(_Config):
 
 
 class RolloutSettings(_Config):
-    """Where RL prompts come from: episodes of the current policy on train tasks, every round."""
+    """Where RL prompts come from: episodes of the current policy on train tasks, every round.
+
+    Which tasks a round plays is `finetune.rl.rollout_tasks(settings, round_index)`."""
 
     split: Literal["train", "validation", "test"] = "train"
     tasks_per_round: int = Field(8, ge=1)
@@ -126,21 +128,38 @@ class RolloutSettings(_Config):
             raise ValueError(f"unknown scenario '{name}' (choose from {', '.join(SCENARIOS)})")
         return name
 
-    def tasks(self, round_index: int) -> list:
-        """This round's tasks: fresh ones every round, never the SFT tasks."""
-        from env.distribution import sample_task
-        from env.scenarios import make_scenario
 
-        first = self.first_task + round_index * self.tasks_per_round
-        if self.scenario is None:
-            return [sample_task(self.split, i, self.horizon) for i in range(first, first + self.tasks_per_round)]
-        extra = {"rival": self.rival} if self.scenario == "calvano_duopoly" else {}
-        return [make_scenario(self.scenario, horizon=self.horizon, seed=i, **extra)
-                for i in range(first, first + self.tasks_per_round)]
+class PPOSettings(_Config):
+    """PPO only (TRL's PPOTrainer; `finetune.rl.ppo_round`)."""
+
+    epochs: int = Field(2, ge=1, description="passes over each round's rollout batch (TRL num_ppo_epochs)")
+    mini_batches: int = Field(1, ge=1, description="mini-batches per batch (TRL num_mini_batches); must divide "
+                                                   "batch_size x gradient_accumulation_steps")
+
+
+class GRPOSettings(_Config):
+    """GRPO only (TRL's GRPOTrainer; `finetune.rl.grpo_round`)."""
+
+    num_generations: int = Field(4, ge=2, description="answers per prompt: the group its advantages compare")
+    groups: Literal["sampled", "candidates"] = Field(
+        "sampled", description="the answers per prompt: `sampled` from the model at `temperature`; "
+                               "`candidates` (compact prompt only): the toolbox's candidate answers themselves, "
+                               "cycled to fill `num_generations`, so every group holds every action the "
+                               "policy can take and its advantages are never all zero")
+    scale_rewards: Literal["group", "batch", "none"] = Field(
+        "group", description="advantage scaling: `group` divides by each group's std (a group whose answers "
+                             "differ by 0.001 of the oracle value then pushes as hard as one that differs by "
+                             "0.3), `batch` by the whole batch's std (keeps how much is at stake), `none` not")
+
+
+# keys of the flat RL configs before issue 15, and where they live now
+_MOVED = {"ppo_epochs": "ppo.epochs", "mini_batches": "ppo.mini_batches", "num_generations": "grpo.num_generations",
+          "groups": "grpo.groups", "scale_rewards": "grpo.scale_rewards"}
 
 
 class RLRunConfig(_Config):
-    """Shared by PPO and GRPO: rounds of (roll out, train on the visited states, validate)."""
+    """Shared by PPO and GRPO: rounds of (roll out, train on the visited states, validate); each
+    algorithm's own settings in `ppo` and `grpo` (the other's are ignored)."""
 
     model: str | None = None
     dtype: str = "auto"
@@ -157,22 +176,27 @@ class RLRunConfig(_Config):
     temperature: float = Field(0.7, gt=0, description="sampling temperature while training")
     kl_coef: float = Field(0.05, ge=0, description="weight of the KL penalty to the reference (PPO kl_coef, GRPO beta)")
     epochs_per_round: float = Field(1.0, gt=0)
-    # PPO only
-    ppo_epochs: int = Field(2, ge=1)
-    mini_batches: int = Field(1, ge=1)
-    # GRPO only
-    num_generations: int = Field(4, ge=2)
-    groups: Literal["sampled", "candidates"] = Field(
-        "sampled", description="GRPO's answers per prompt: `sampled` from the model at `temperature`; "
-                               "`candidates` (compact prompt only): the toolbox's candidate answers themselves, "
-                               "cycled to fill `num_generations`, so every group holds every action the "
-                               "policy can take and its advantages are never all zero")
-    scale_rewards: Literal["group", "batch", "none"] = Field(
-        "group", description="GRPO's advantage scaling: `group` divides by each group's std (a group whose "
-                             "answers differ by 0.001 of the oracle value then pushes as hard as one that differs "
-                             "by 0.3), `batch` by the whole batch's std (keeps how much is at stake), `none` not")
+    ppo: PPOSettings = Field(default_factory=PPOSettings)
+    grpo: GRPOSettings = Field(default_factory=GRPOSettings)
     seed: int = 0
     validation: ValidationSettings = Field(default_factory=ValidationSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_keys(cls, raw):
+        moved = [k for k in _MOVED if isinstance(raw, dict) and k in raw]
+        if moved:
+            where = ", ".join(f"{k} -> {_MOVED[k]}" for k in moved)
+            raise ValueError(f"{', '.join(moved)}: moved into the algorithm's section ({where}), e.g. "
+                             "`ppo: {epochs: 2, mini_batches: 1}` or `grpo: {num_generations: 4}`")
+        return raw
+
+    @model_validator(mode="after")
+    def _mini_batches_divide_the_batch(self) -> RLRunConfig:
+        if (self.batch_size * self.gradient_accumulation_steps) % self.ppo.mini_batches:
+            raise ValueError(f"ppo.mini_batches: {self.ppo.mini_batches} does not divide batch_size x "
+                             f"gradient_accumulation_steps = {self.batch_size * self.gradient_accumulation_steps}")
+        return self
 
 
 def _format_error(err: ValidationError) -> str:

@@ -40,14 +40,14 @@ import numpy as np
 from datasets import Dataset
 from tqdm import tqdm
 
-import agent  # noqa: F401  (registers the `evidence` policy with the harness)
 from agent.candidates import Candidate, Toolbox, build_toolbox, rule_candidate
 from agent.evidence import Evidence, compute_evidence
 from agent.prompt import compact_answer, render_compact, render_messages
 from agent.provenance import code_fingerprint
+from agent.registry import make_policy
 from env.context import PricingContext
 from env.distribution import sample_task
-from env.evaluation import build_policy, start_market
+from env.episode import start_market
 from env.oracle import OraclePolicy
 from env.task import TaskSpec
 from finetune.config import DemoConfig
@@ -111,7 +111,7 @@ def behaviour_policy(name: str, task: TaskSpec, seed: int):
         return DriftPricer(seed)
     if name == "noisy_oracle":
         return NoisyOracle(task, seed)
-    return build_policy(name, task)  # ts, ils, cost_plus, evidence
+    return make_policy(name, task)  # ts, ils, cost_plus, evidence
 
 
 # --------------------------------------------------------------------------- labels

@@ -36,11 +36,13 @@ class DecisionState:
         return f"{self.task.task_id}@{self.t}"
 
 
-def snapshot(market: Market) -> DecisionState:
-    """The market's current decision state (call before `market.step`)."""
+def snapshot(market: Market, context: PricingContext | None = None) -> DecisionState:
+    """The market's current decision state (call before `market.step`); `context`: the market's
+    context of this period where the caller already has it (an episode loop's `on_step`)."""
     s = market.state
     return DecisionState(task=market.task, t=s.t, stock=s.stock, ref=s.ref,
-                         comp_prices=tuple(float(c) for c in s.comp_prices), context=market.context())
+                         comp_prices=tuple(float(c) for c in s.comp_prices),
+                         context=market.context() if context is None else context)
 
 
 class OracleScorer:

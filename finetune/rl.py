@@ -8,7 +8,7 @@ Read top to bottom. A run is a sequence of rounds; each round
    rollouts choose among them, and every round's adapter keeps the layout);
 3. trains on them: PPO with the simulator as reward *model* and a value model, KL-penalised
    towards the starting (SFT) policy; or GRPO with the simulator as reward *function*
-   (`num_generations` answers per prompt, group-relative advantages; with `groups: candidates` the
+   (`grpo.num_generations` answers per prompt, group-relative advantages; with `grpo.groups: candidates` the
    answers are the toolbox's candidates themselves, `CandidateRollout`), with the same KL anchor;
 4. saves the round's LoRA, evaluates it on the validation split with the env harness, and logs
    reward and validation numbers side by side (TensorBoard `<output_dir>/tb`, `rounds.jsonl`).
@@ -37,8 +37,9 @@ from tqdm import tqdm
 from agent.generation import LoadedModel
 from agent.model import adapter_layout
 from agent.policy import LLMPolicy
-from env.evaluation import start_market
-from finetune.config import RLRunConfig
+from env.episode import play_episodes, start_market
+from env.task import TaskSpec
+from finetune.config import RLRunConfig, RolloutSettings
 from finetune.market_states import DecisionState, OracleScorer, snapshot
 from finetune.reward import SimulatorReward, SimulatorRewardFunction, SimulatorRewardModel
 from finetune.training import (
@@ -57,28 +58,37 @@ Algorithm = Literal["ppo", "grpo"]
 # --------------------------------------------------------------------------- rollouts
 
 
+def rollout_tasks(settings: RolloutSettings, round_index: int) -> list[TaskSpec]:
+    """A round's tasks: fresh ones every round, never the SFT tasks (split tasks, or seeds of a scenario)."""
+    from env.distribution import sample_task
+    from env.scenarios import make_scenario
+
+    first = settings.first_task + round_index * settings.tasks_per_round
+    indices = range(first, first + settings.tasks_per_round)
+    if settings.scenario is None:
+        return [sample_task(settings.split, i, settings.horizon) for i in indices]
+    extra = {"rival": settings.rival} if settings.scenario == "calvano_duopoly" else {}
+    return [make_scenario(settings.scenario, horizon=settings.horizon, seed=i, **extra) for i in indices]
+
+
 def collect_states(policy: LLMPolicy, cfg: RLRunConfig, round_index: int,
                    scorer: OracleScorer) -> tuple[list[DecisionState], float]:
-    """Plays the policy on this round's tasks in lock-step; every visited state, and the mean
-    oracle-relative value of the prices it chose (1 = the oracle's choices)."""
-    tasks = cfg.rollout.tasks(round_index)
+    """Plays the policy on this round's tasks in lock-step (the harness's episode loop); every visited
+    state, and the mean oracle-relative value of the prices it chose (1 = the oracle's choices)."""
+    tasks = rollout_tasks(cfg.rollout, round_index)
     seeds = np.random.SeedSequence([cfg.seed, round_index, 0x7A5]).generate_state(len(tasks)).tolist()
     markets = [start_market(t, int(s)) for t, s in zip(tasks, seeds, strict=True)]
     policy.reset(int(seeds[0]))
     states, values = [], []
+
+    def record(i, market, context, price) -> None:  # before the market moves: the state the price met
+        state = snapshot(market, context)
+        states.append(state)
+        values.append(scorer.relative(state, price))
+
     bar = tqdm(total=sum(t.horizon for t in tasks), desc=f"rollout round {round_index + 1}", unit="decision",
                disable=not os.environ.get("PRICING_PROGRESS", "1") == "1")
-    while True:
-        live = [m for m in markets if not m.done]
-        if not live:
-            break
-        batch = [snapshot(m) for m in live]
-        prices = policy.act_batch([s.context for s in batch])
-        for m, s, p in zip(live, batch, prices, strict=True):
-            states.append(s)
-            values.append(scorer.relative(s, p))
-            m.step(p)
-        bar.update(len(live))
+    play_episodes(policy, markets, batched=True, on_step=record, progress=bar)
     bar.close()
     return states, float(np.mean(values))
 
@@ -138,8 +148,8 @@ def ppo_round(policy, tokenizer, value_model, states: list[DecisionState], cfg: 
     dataset = Dataset.from_list(rows)
     args = PPOConfig(
         **_common_args(cfg, out), per_device_train_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.gradient_accumulation_steps, num_mini_batches=cfg.mini_batches,
-        num_ppo_epochs=cfg.ppo_epochs, total_episodes=int(round(len(dataset) * cfg.epochs_per_round)),
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps, num_mini_batches=cfg.ppo.mini_batches,
+        num_ppo_epochs=cfg.ppo.epochs, total_episodes=int(round(len(dataset) * cfg.epochs_per_round)),
         response_length=cfg.response_length, temperature=cfg.temperature, kl_coef=cfg.kl_coef,
         stop_token="eos", num_sample_generations=0, local_rollout_forward_batch_size=cfg.batch_size,
     )
@@ -160,14 +170,14 @@ def compact_prompt_and_answers(state: DecisionState) -> tuple[list[dict], list[s
 
 
 class CandidateRollout:
-    """TRL `rollout_func` for `groups: candidates`: the group of a prompt is its candidate answers.
+    """TRL `rollout_func` for `grpo.groups: candidates`: the group of a prompt is its candidate answers.
 
     Why: the compact SFT policy picks the toolbox's rule in nearly every state, so answers sampled
     from it agree and GRPO's group-relative advantages are zero: nothing to learn from. Enumerating
     the candidates instead gives every group the full action set, each answer rewarded with its
     oracle-relative value, so the update raises the candidates worth more than the group's mean and
     lowers the others, while the KL term holds the policy near SFT. TRL hands over each prompt
-    `num_generations` times in a row; the k-th copy gets candidate k (cycled when there are fewer).
+    `grpo.num_generations` times in a row; the k-th copy gets candidate k (cycled when there are fewer).
     The sampling log-probabilities TRL asks for are only read for vLLM's importance correction,
     which is off here: zeros stand in for them.
     """
@@ -196,9 +206,9 @@ def grpo_round(policy, tokenizer, states: list[DecisionState], cfg: RLRunConfig,
     from trl import GRPOConfig, GRPOTrainer
 
     rollout_func = None
-    if cfg.groups == "candidates":
+    if cfg.grpo.groups == "candidates":
         if layout != "compact":
-            raise ValueError("groups: candidates needs a compact-prompt starting adapter (its answers are the "
+            raise ValueError("grpo.groups: candidates needs a compact-prompt starting adapter (its answers are the "
                              "toolbox's candidates); this run's layout is " + layout)
         rendered = {s.key: compact_prompt_and_answers(s) for s in states}
         states = [s for s in states if len(set(rendered[s.key][1])) > 1]  # one possible answer: nothing to compare
@@ -210,11 +220,11 @@ def grpo_round(policy, tokenizer, states: list[DecisionState], cfg: RLRunConfig,
     registry = {s.key: s for s in states}
     dataset = Dataset.from_list([{"prompt": messages[s.key], "state_key": s.key} for s in states])
     args = GRPOConfig(
-        **_common_args(cfg, out), per_device_train_batch_size=cfg.num_generations,
-        gradient_accumulation_steps=cfg.batch_size, num_generations=cfg.num_generations,
+        **_common_args(cfg, out), per_device_train_batch_size=cfg.grpo.num_generations,
+        gradient_accumulation_steps=cfg.batch_size, num_generations=cfg.grpo.num_generations,
         max_completion_length=cfg.response_length, temperature=cfg.temperature, beta=cfg.kl_coef,
         num_train_epochs=cfg.epochs_per_round, log_completions=False, top_k=0, top_p=1.0,
-        scale_rewards=cfg.scale_rewards,
+        scale_rewards=cfg.grpo.scale_rewards,
     )
     trainer = GRPOTrainer(model=policy, reward_funcs=[SimulatorRewardFunction(reward, registry)], args=args,
                           train_dataset=dataset, processing_class=tokenizer, rollout_func=rollout_func)

@@ -75,7 +75,7 @@ def validate(model, tokenizer, settings: ValidationSettings, name: str = "candid
     if settings.n_tasks == 0:
         return {}
     from agent.policy import LLMPolicy
-    from env.evaluation import evaluate, register_policy
+    from env.evaluation import evaluate
 
     lm = LoadedModel(model=model, tokenizer=tokenizer, model_id=name, adapter_id="training", dtype=model.dtype,
                      prompt_layout=prompt_layout)
@@ -83,10 +83,10 @@ def validate(model, tokenizer, settings: ValidationSettings, name: str = "candid
     tokenizer.padding_side = "left"
     model.eval()
     label = f"finetune-{name}"
-    register_policy(label, lambda task: LLMPolicy(lm=lm))
     try:
         result = evaluate([label], split="validation", n_tasks=settings.n_tasks, horizon=settings.horizon,
-                          seed=settings.seed, workers=1, progress=False, batch_size=settings.batch_size)
+                          seed=settings.seed, workers=1, progress=False, batch_size=settings.batch_size,
+                          factories={label: lambda task: LLMPolicy(lm=lm)})
     finally:
         tokenizer.padding_side = side
         model.train(was_training)

@@ -1,7 +1,7 @@
 """The merchant assistant's web page: Chat, Catalog and Simulator tabs (Gradio Blocks).
 
-Every tab prices through one shared policy slot (`agent.api._PolicySlot`): the same lock the HTTP
-API holds, so a chat, a catalog run and an API request never generate on the model at the same
+Every tab prices through one shared pricing service (`agent.service.PricingService`): the same lock
+the HTTP API holds, so a chat, a catalog run and an API request never generate on the model at the same
 time, and all three give the same price for the same product (seeded from the SKU).
 
 Named API endpoints (for `gradio_client`): `/chat`, `/load_sku`, `/upload_history`,
@@ -17,15 +17,12 @@ from typing import Any
 
 import gradio as gr
 import pandas as pd
-from fastapi import HTTPException
 from pydantic import ValidationError
 
-from agent.catalog import CatalogError, find_context, read_table, score_files, sku_seed
-from env.errors import describe_error
+from agent.catalog import CatalogError, find_context, read_table, score_files
 from agent.demo_catalog import demo_catalog_paths
-from agent.guardrails import hard_range
-from agent.recommend import Recommendation, recommend
-from env.context import PricingContext
+from agent.service import PolicyBusy, PricingService
+from env.errors import describe_error
 from ui.assistant import GREETING, Assistant, ChatState, Turn
 from ui.charts import change_histogram, simulation_charts
 from ui.facts import MerchantFacts, Sale
@@ -37,25 +34,6 @@ TABLE_ROWS = 500  # rows shown in the catalog table; the download has all of the
 SALES_HEADERS = ["price", "units", "competitor_price"]
 FORM_FIELDS = ["name", "unit_cost", "current_price", "competitor_price", "min_price", "max_price",
                "min_margin_pct", "max_change_pct"]
-
-
-class Busy(RuntimeError):
-    """The shared policy is busy with other requests for longer than the slot waits."""
-
-
-def make_recommend_fn(slot) -> Any:
-    """Prices one context on the shared policy, seeded from the SKU as the API and batch scorer do."""
-
-    def recommend_fn(context: PricingContext) -> Recommendation:
-        hard_range(context)  # guardrails that admit no price fail before the policy is touched
-        try:
-            with slot.held() as policy:
-                policy.reset(sku_seed(context.product.sku))
-                return recommend(context, policy)
-        except HTTPException as err:
-            raise Busy(str(err.detail)) from None
-
-    return recommend_fn
 
 
 # --- form <-> facts ----------------------------------------------------------------------------------
@@ -115,27 +93,27 @@ def form_to_facts(values: list[Any], sales: Any, previous: MerchantFacts) -> Mer
 
 
 class OneDecisionAtATime:
-    """A simulated policy that takes the shared slot's lock for each decision, not for the episode.
+    """A simulated policy that takes the shared service's lock for each decision, not for the episode.
 
     The `llm` policy shares the loaded model with the chat and the HTTP API, so its decisions must
     not overlap theirs; holding the lock per decision lets a chat turn or an API call in between
     two periods instead of making it wait for (or time out behind) a whole simulation.
     """
 
-    def __init__(self, policy, slot):
-        self.policy, self.slot, self.name = policy, slot, policy.name
+    def __init__(self, policy, service: PricingService):
+        self.policy, self.service, self.name = policy, service, policy.name
 
     def reset(self, seed: int | None = None) -> None:
         self.policy.reset(seed)
 
     def act(self, context) -> float:
-        with self.slot.exclusive():
+        with self.service.exclusive():
             return self.policy.act(context)
 
 
-def build_ui(slot, policy_label: str = "llm") -> gr.Blocks:
-    """The three tabs, pricing through `slot` (the API's policy slot)."""
-    assistant = Assistant(make_recommend_fn(slot))
+def build_ui(service: PricingService, policy_label: str = "llm") -> gr.Blocks:
+    """The three tabs, pricing through `service` (the API's pricing service)."""
+    assistant = Assistant(service)
     products_path, history_path = demo_catalog_paths()
     demo_skus = read_table(products_path, ["sku"])["sku"].tolist()
 
@@ -155,7 +133,7 @@ def build_ui(slot, policy_label: str = "llm") -> gr.Blocks:
         state = state_of(raw_state)
         try:
             turn = run(state)
-        except Busy as err:
+        except PolicyBusy as err:
             turn = Turn([{"role": "assistant", "content": f"I am busy with other requests: {err}"}], state)
         except ValueError as err:  # a user mistake: a plain sentence in the chat, never a traceback
             turn = Turn([{"role": "assistant", "content": f"I could not use that: {err}"}], state)
@@ -194,10 +172,10 @@ def build_ui(slot, policy_label: str = "llm") -> gr.Blocks:
         hist = getattr(history_file, "name", history_file) or (history_path if not products_file else None)
         out = Path(tempfile.mkdtemp(prefix="pricing-scored-")) / "recommendations.csv"
         try:
-            with slot.held() as policy:
+            with service.held() as policy:
                 summary = score_files(products, hist, out, policy, resume=False, progress=True)
-        except HTTPException as err:
-            raise gr.Error(f"The policy is busy with other requests: {err.detail}") from None
+        except PolicyBusy as err:
+            raise gr.Error(f"The policy is busy with other requests: {err}") from None
         except (CatalogError, ValueError, FileNotFoundError) as err:
             raise gr.Error(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
         table = pd.read_csv(out, dtype=str, keep_default_na=False)
@@ -235,21 +213,18 @@ def build_ui(slot, policy_label: str = "llm") -> gr.Blocks:
             raise gr.Error(str(err)) from None
         progress(0.1, desc=f"running {', '.join(policies)} on {task.task_id}")
         try:
-            rows, oracle = evaluate_task(
-                task, list(policies), seed=0,
-                build=lambda name, _task: OneDecisionAtATime(slot.policy_for_simulation(name), slot))
-        except HTTPException as err:
-            raise gr.Error(f"The policy is busy with other requests: {err.detail}") from None
-        oracle_cum = oracle.expected_profits.cumsum()
-        scale = abs(oracle_cum[-1]) or 1.0
-        regrets = {"oracle": [0.0] * len(oracle_cum)}
+            run = evaluate_task(task, list(policies), seed=0, factories={
+                name: lambda _task, name=name: OneDecisionAtATime(service.policy_by_name(name), service)
+                for name in policies})
+        except PolicyBusy as err:
+            raise gr.Error(f"The policy is busy with other requests: {err}") from None
+        rows, oracle = run.rows, run.oracle
+        regrets = {"oracle": [0.0] * len(oracle.prices)}
         profits = {"oracle": oracle.expected_profits.tolist()}
         prices = {"oracle": oracle.prices.tolist()}
-        for row in rows:
-            curve = row["regret_curve"]
-            cum = [o - r * scale / 100 for o, r in zip(oracle_cum, curve, strict=True)]
-            profits[row["policy"]] = [cum[0]] + [b - a for a, b in zip(cum, cum[1:], strict=False)]
-            regrets[row["policy"]] = curve
+        for row in rows:  # each policy's expected profit per period, straight from its trajectory
+            profits[row["policy"]] = run.trajectories[row["policy"]].expected_profits.tolist()
+            regrets[row["policy"]] = row["regret_curve"]
             prices[row["policy"]] = row["prices"]
         table = summarise(pd.DataFrame(rows))[["policy", "pct_oracle", "regret_pct", "volatility"]] \
             if rows else pd.DataFrame()

@@ -19,28 +19,20 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.candidates import Toolbox, build_toolbox, score_price
-from agent.catalog import sku_seed
+from agent.candidates import score_price
 from agent.evidence import Evidence, compute_evidence
-from agent.guardrails import GuardrailConflict, apply_guardrails
+from agent.guardrails import GuardrailConflict
 from agent.recommend import Recommendation
+from agent.service import PricingService
 from env.context import PricingContext
 from ui.charts import recommendation_chart
 from ui.facts import MerchantFacts, facts_from_context, facts_from_history_file, read_message
-
-RecommendFn = Callable[[PricingContext], Recommendation]
 
 GREETING = ("Tell me about a product and how it sold, for example: *\"I sell a ceramic mug, it costs me $4, "
             "I sold 120 at $12 last week and 90 at $14 this week, my competitor is at $13.50 — what should I "
             "charge?\"* You can also pick a demo SKU or upload a sales-history CSV (columns `price`, `units`, "
             "optionally `period`/`date` and `competitor_price`).")
 FOLLOW_UPS = "You can ask: *what if I charge $…?* · *why not lower?* · *set my floor margin to 30%*."
-
-
-def _toolbox(context: PricingContext) -> Toolbox:
-    """The toolbox the recommendation was chosen from: seeded by the SKU as `ui.app` seeds the policy, so an
-    exploration probe drawn for it is the same price in the chart and the what-if answers."""
-    return build_toolbox(context, sku_seed(context.product.sku))
 
 
 class ChatState(BaseModel):
@@ -179,10 +171,13 @@ def _guardrail_text(rec: Recommendation) -> str:
 
 
 class Assistant:
-    """One chat turn at a time. `recommend_fn` prices a context (the server's shared policy, under its lock)."""
+    """One chat turn at a time, pricing through `service` (the server's one pricing service: its lock, the
+    SKU's seed, its guardrail check). Follow-ups ask the same service for the toolbox the recommendation was
+    chosen from and for what the guardrails make of a price, so what-if numbers agree with the recommendation.
+    `PolicyBusy` from the service passes through: the page turns it into a chat message."""
 
-    def __init__(self, recommend_fn: RecommendFn):
-        self.recommend_fn = recommend_fn
+    def __init__(self, service: PricingService):
+        self.service = service
 
     # --- entry points ---------------------------------------------------------------------------
 
@@ -241,11 +236,11 @@ class Assistant:
         if isinstance(context, str):
             return Turn(steps + [_say(context)], state)
         try:
-            rec = self.recommend_fn(context)
+            rec = self.service.recommend(context)
         except GuardrailConflict as err:
             return Turn(steps + [_say(f"Your guardrails leave no possible price: {err}. "
                                       "Relax one of them (in the form or in the chat).")], state)
-        box = _toolbox(context) if rec.candidate else None  # the candidates the model chose from
+        box = self.service.toolbox(context) if rec.candidate else None  # the candidates the model chose from
         chart = recommendation_chart(context, rec.evidence, rec.price, toolbox=box, chosen=rec.candidate)
         steps += [_step("Demand fit", _fit_text(rec.evidence)),
                   _step("Pricing policy", _policy_text(rec)),
@@ -278,7 +273,7 @@ class Assistant:
     def _what_if_toolbox(self, price: float, context: PricingContext, state: ChatState, steps: list[dict]) -> Turn:
         """A what-if after a compact-prompt recommendation: the toolbox's best fit scores the price, the
         same way it scored the candidate the model chose, so the numbers agree with the recommendation's."""
-        box = _toolbox(context)
+        box = self.service.toolbox(context)
         point = score_price(box, context, price)
         if point is None:
             low, high = box.supported_range
@@ -296,10 +291,9 @@ class Assistant:
                            + f". Scored under the best fit ({box.best_fit.family})."))
         return Turn(steps + [_say("\n".join(lines)), _chart(chart)], state, charts=[str(chart)])
 
-    @staticmethod
-    def _guardrail_lines(price: float, context: PricingContext) -> list[str]:
+    def _guardrail_lines(self, price: float, context: PricingContext) -> list[str]:
         try:
-            guarded = apply_guardrails(price, context)
+            guarded = self.service.check_price(price, context)
             if guarded.binding:
                 return ["- Your guardrails would not allow it: " + "; ".join(b.detail for b in guarded.binding)
                         + f" (they would give {_money(guarded.price)})."]
@@ -313,7 +307,7 @@ class Assistant:
             return Turn(steps + [_say(context)], state)
         if state.recommended_price is None:  # asked before any recommendation: make one, quietly
             try:
-                rec = self.recommend_fn(context)
+                rec = self.service.recommend(context)
                 state = state.model_copy(update={"recommended_price": rec.price, "candidate": rec.candidate})
             except GuardrailConflict as err:
                 return Turn(steps + [_say(f"Your guardrails leave no possible price: {err}.")], state)
@@ -322,7 +316,7 @@ class Assistant:
         other = round(price * (0.9 if direction == "lower" else 1.1), 2)
         lines = []
         try:
-            guarded = apply_guardrails(other, context)
+            guarded = self.service.check_price(other, context)
             if guarded.binding:
                 lines.append(f"Going {direction} to {_money(other)} hits your guardrails: "
                              + "; ".join(b.detail for b in guarded.binding) + ".")

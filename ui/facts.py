@@ -21,8 +21,8 @@ from pathlib import Path
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from env.errors import describe_error
 from env.context import Guardrails, HistoryRow, PricingContext, Product
+from env.errors import describe_error
 
 NAME_CHARS = 80
 MAX_HISTORY_ROWS = 520  # ten years of weekly sales: more is an upload mistake, not a history
@@ -200,60 +200,83 @@ def facts_from_context(context: PricingContext, source: str) -> MerchantFacts:
         source=source)
 
 
-_PRICE_COLUMNS = ("price", "unit_price", "selling_price", "avg_price")
-_UNIT_COLUMNS = ("units", "quantity", "qty", "units_sold", "sales_units", "sold")
-_ORDER_COLUMNS = ("period", "date", "week", "day", "month")
-
-
 def facts_from_history_file(path: str | Path, facts: MerchantFacts) -> MerchantFacts:
     """Sales rows from a CSV (or Parquet / JSON Lines) upload, keeping what the merchant already said.
 
-    Needs a price and a units column (a few common spellings are accepted); orders rows by a
-    period/date column when there is one. Every problem is a ValueError with one plain sentence.
+    The file is read by the catalog's one table reader, so a history file accepted here is accepted by
+    the Catalog tab and the API with the same numbers (column aliases such as `qty` or `date`, "$12.00",
+    decimal commas, dates). Every problem is a ValueError with one plain sentence naming the file.
     """
     from agent.catalog import read_table
 
     path = Path(path)
     try:
         df = read_table(path)
-    except Exception as err:  # the catalog reader's messages name the file and the problem
-        raise ValueError(f"I could not read {path.name}: {str(err).splitlines()[0] if str(err) else err}") from None
-    columns = {str(c).strip().lower(): c for c in df.columns}
+    except ValueError as err:  # the reader's messages name the problem (and the path, which we drop)
+        raise ValueError(f"I could not read {path.name}: {_reason(err, path)}") from None
+    return facts_from_history_table(df, path.name, facts)
 
-    def pick(names: tuple[str, ...]) -> str | None:
-        return next((columns[n] for n in names if n in columns), None)
 
-    price_col, units_col, order_col = pick(_PRICE_COLUMNS), pick(_UNIT_COLUMNS), pick(_ORDER_COLUMNS)
-    comp_col = pick(("competitor_price", "competitor"))
-    if price_col is None or units_col is None:
-        raise ValueError(f"{path.name} needs a 'price' and a 'units' column; it has: "
+def facts_from_history_upload(data: bytes, filename: str, facts: MerchantFacts) -> MerchantFacts:
+    """`facts_from_history_file` for an upload's bytes (no temporary file); the format is `filename`'s."""
+    from agent.catalog import read_upload
+
+    name = Path(str(filename)).name
+    try:
+        df = read_upload(data, name)
+    except ValueError as err:
+        raise ValueError(f"I could not read {name}: {_reason(err)}") from None
+    return facts_from_history_table(df, name, facts)
+
+
+def _reason(err: Exception, path: Path | None = None) -> str:
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return text.removeprefix(f"{path}: ") if path is not None else text
+
+
+def facts_from_history_table(df: pd.DataFrame, name: str, facts: MerchantFacts) -> MerchantFacts:
+    """Sales from a table read by the catalog reader (canonical column names, cells as text).
+
+    Needs a price and a units column; orders rows by the period/date column when there is one (dates
+    as the catalog orders them). A bad cell is a ValueError naming the row (as numbered in the file),
+    the column and what was expected.
+    """
+    from agent.catalog import CatalogError, parse_count, parse_money
+    from agent.catalog.values import period_keys
+
+    if "price" not in df.columns or "units" not in df.columns:
+        raise ValueError(f"{name} needs a 'price' and a 'units' column; it has: "
                          f"{', '.join(str(c) for c in list(df.columns)[:12]) or 'no columns'}.")
-    if "sku" in columns and df[columns["sku"]].nunique() > 1:
-        raise ValueError(f"{path.name} holds {df[columns['sku']].nunique()} SKUs; the chat prices one product. "
+    if "sku" in df.columns and df["sku"].nunique() > 1:
+        raise ValueError(f"{name} holds {df['sku'].nunique()} SKUs; the chat prices one product. "
                          "Use the Catalog tab for a whole catalog.")
-    if order_col is not None:
-        key = df[order_col]
-        parsed = pd.to_numeric(key, errors="coerce")
-        if parsed.isna().any():
-            parsed = pd.to_datetime(key, errors="coerce")
-        if parsed.isna().any():
-            raise ValueError(f"{path.name}: column '{order_col}' has values that are neither numbers nor dates.")
-        df = df.assign(_order=parsed).sort_values("_order", kind="stable")
     if len(df) == 0:
-        raise ValueError(f"{path.name} has no rows.")
+        raise ValueError(f"{name} has no rows.")
+    df = df.assign(_row=range(1, len(df) + 1))  # the file's own row numbers, for messages after sorting
+    if "period" in df.columns:
+        keys = period_keys(df["period"].tolist())
+        if keys is None:
+            raise ValueError(f"{name}: column 'period' has values that are neither numbers nor dates.")
+        df = df.assign(_order=keys[0]).sort_values("_order", kind="stable")
     if len(df) > MAX_HISTORY_ROWS:
         df = df.tail(MAX_HISTORY_ROWS)
+    has_comp = "competitor_price" in df.columns
     sales = []
-    wanted = [c for c in (price_col, units_col, comp_col) if c is not None]
-    for i, cells in enumerate(df[wanted].to_dict("records"), start=1):
+    for cells in df.to_dict("records"):
+        where = f"{name}, row {cells['_row']}"
         try:
-            price = float(str(cells[price_col]).replace("$", "").replace(",", ""))
-            units = float(str(cells[units_col]).replace(",", ""))
-            comp = cells.get(comp_col) if comp_col else None
-            comp = None if comp is None or str(comp).strip() in ("", "nan", "None") else float(comp)
+            price = parse_money(cells["price"], f"{where}, column 'price'")
+            units = parse_count(cells["units"], f"{where}, column 'units'")
+            comp = cells.get("competitor_price") if has_comp else None
+            comp = None if comp is None else parse_money(comp, f"{where}, column 'competitor_price'")
+        except CatalogError as err:
+            raise ValueError(str(err)) from None
+        if price <= 0 or (comp is not None and comp <= 0):
+            column = "price" if price <= 0 else "competitor_price"
+            raise ValueError(f"{where}, column '{column}': expected a price above 0, got {cells[column]!r}.")
+        try:
             sales.append(Sale(price=price, units=units, competitor_price=comp))
-        except (ValueError, ValidationError):
-            raise ValueError(f"{path.name}, row {i}: price {cells[price_col]!r} and units {cells[units_col]!r} "
-                             "must be a positive price and a non-negative number of units.") from None
-    return facts.model_copy(update={"sales": sales, "current_price": None, "source": f"file {path.name}",
+        except ValidationError as err:
+            raise ValueError(f"{where}: {describe_error(err)}") from None
+    return facts.model_copy(update={"sales": sales, "current_price": None, "source": f"file {name}",
                                     "competitor_price": sales[-1].competitor_price or facts.competitor_price})

@@ -1,9 +1,9 @@
 """One process, one port: the Gradio assistant at `/` and the HTTP API at `/v1` (FastAPI).
 
 `pricing serve` and `make demo` run `serve()`. The API app (`agent.api.create_app`) owns the
-policy slot; the web page prices through the same slot, so both share one loaded model and one
-lock. The model loads in a background thread at start-up: the page is up at once and the first
-recommendation does not pay for the load when the merchant is still typing.
+pricing service (`agent.service.PricingService`); the web page prices through the same service, so both
+share one loaded model and one lock. The model loads in a background thread at start-up: the page is up
+at once and the first recommendation does not pay for the load when the merchant is still typing.
 """
 
 from __future__ import annotations
@@ -22,25 +22,23 @@ log = logging.getLogger("ui.server")
 def create_server(policy=None, policy_name: str = "llm", model: str | None = None, adapter: str | None = None,
                   token: str | None = None) -> FastAPI:
     """The FastAPI app with the API routes and the Gradio page mounted at `/`."""
-    from agent import register_llm
     from ui.app import build_ui
 
-    register_llm(model, adapter)  # the simulator's `llm` is the served model and adapter
     app = create_app(policy=policy, policy_name=policy_name, model=model, adapter=adapter, token=token)
     label = policy_name if policy is None else getattr(policy, "name", policy_name)
     if label == "llm":
         label = f"llm ({model or 'embedded SmolLM2-135M-Instruct'}, adapter {adapter or 'shipped default'})"
-    blocks = build_ui(app.state.slot, label)
+    blocks = build_ui(app.state.service, label)
     blocks.queue(default_concurrency_limit=4)
     return gr.mount_gradio_app(app, blocks, path="/", ssr_mode=False, footer_links=["api"])
 
 
 def warm_up(app: FastAPI) -> threading.Thread:
-    """Loads the policy (the model) in the background, under the slot's lock."""
+    """Loads the policy (the model) in the background, under the service's lock."""
 
     def load() -> None:
         try:
-            with app.state.slot.held() as policy:
+            with app.state.service.held() as policy:
                 getattr(policy, "lm", None)  # the LLM policy loads its model on first use: use it now
             log.info("policy ready")
         except Exception as err:  # a broken model shows on the first request, with its own message

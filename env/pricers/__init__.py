@@ -17,7 +17,7 @@ from env.pricers.q_learning import QLearning
 from env.pricers.thompson import ThompsonSampling, TSPrior
 from env.pricers.ucb import UCB
 
-_FACTORIES: dict[str, Callable[..., Policy]] = {
+_PRICERS: dict[str, Callable[..., Policy]] = {
     "cost_plus": CostPlus,
     "ils": GreedyILS,
     "cils": ConstrainedILS,
@@ -26,14 +26,14 @@ _FACTORIES: dict[str, Callable[..., Policy]] = {
     "ucb": UCB,
     "q_learning": QLearning,
 }
-PRICER_NAMES: tuple[str, ...] = tuple(_FACTORIES)
+PRICER_NAMES: tuple[str, ...] = tuple(_PRICERS)
 
 
 def make_pricer(name: str, **kwargs: object) -> Policy:
     """A fresh pricer by name; keyword arguments go to its constructor."""
-    if name not in _FACTORIES:
+    if name not in _PRICERS:
         raise ValueError(f"unknown pricer '{name}' (choose from {', '.join(PRICER_NAMES)})")
-    return _FACTORIES[name](**kwargs)
+    return _PRICERS[name](**kwargs)
 
 
 __all__ = [

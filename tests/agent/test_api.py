@@ -132,8 +132,33 @@ def test_openapi_documents_the_schemas(client):
     spec = client.get("/openapi.json").json()
     assert {"/v1/recommend", "/v1/score", "/healthz"} <= set(spec["paths"])
     assert {"RecommendRequest", "Recommendation", "ScoreRequest", "ScoreResponse"} <= set(spec["components"]["schemas"])
-    assert set(spec["paths"]["/v1/score"]["post"]["requestBody"]["content"]) == {"application/json",
-                                                                                 "multipart/form-data"}
+    assert set(spec["paths"]["/v1/score/rows"]["post"]["requestBody"]["content"]) == {"application/json"}
+    assert set(spec["paths"]["/v1/score/files"]["post"]["requestBody"]["content"]) == {"multipart/form-data"}
+    alias = spec["paths"]["/v1/score"]["post"]  # the first version's path: kept, documented, deprecated
+    assert alias["deprecated"] is True
+    assert set(alias["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
+    for path in ("/v1/recommend", "/v1/score/rows", "/v1/score/files", "/healthz"):
+        assert "200" in next(iter(spec["paths"][path].values()))["responses"]
+
+
+@pytest.mark.parametrize("path", ["/v1/score", "/v1/score/rows"])
+def test_the_json_route_and_the_alias_answer_alike(client, path):
+    products = [{"sku": "A", "unit_cost": 4, "current_price": 10}, {"sku": "B", "unit_cost": "x", "current_price": 10}]
+    r = client.post(path, json={"products": products})
+    assert r.status_code == 200, r.text
+    reference = client.post("/v1/score/rows", json={"products": products}).json()
+    assert [row.get("price") for row in r.json()["results"]] == [row.get("price") for row in reference["results"]]
+    assert r.json()["summary"]["errors"] == 1
+
+
+def test_the_file_route_reads_uploaded_bytes(client):
+    csv_text = "sku,unit_cost,current_price\nA,4,10\n"
+    r = client.post("/v1/score/files", files={"products": ("p.csv", csv_text.encode(), "text/csv")})
+    assert r.status_code == 200, r.text
+    assert r.json()["results"][0]["sku"] == "A"
+    r = client.post("/v1/score/files", files={"products": ("p.csv", csv_text.encode(), "text/csv"),
+                                              "extra": ("x.csv", b"a", "text/csv")})
+    assert r.status_code == 422 and "extra: unknown upload field" in r.json()["message"]
 
 
 def test_concurrent_burst_on_a_real_socket():

@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 import agent.catalog as catalog
+import agent.catalog.partition as partition
 from agent.catalog import (
     OUTPUT_COLUMNS,
     CatalogError,
@@ -29,7 +30,7 @@ from agent.catalog import (
 )
 from agent.cli import app
 from agent.demo_catalog import demo_catalog_paths, write_demo_catalog
-from agent.policy import make_policy
+from agent.registry import product_policy
 from env.pricers.thompson import ThompsonSampling
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,7 +103,7 @@ def read_out(path: Path) -> pd.DataFrame:
 def baseline(tmp_path_factory) -> pd.DataFrame:
     """The first 12 demo SKUs scored in memory with Thompson sampling."""
     products, history = demo(12)
-    return score_frames(products, history, make_policy("ts"), batch_size=4)
+    return score_frames(products, history, product_policy("ts"), batch_size=4)
 
 
 @pytest.mark.parametrize("ext", [".csv", ".parquet", ".jsonl"])
@@ -110,7 +111,7 @@ def test_formats_round_trip(tmp_path, baseline, ext):
     products, history = demo(12)
     out = tmp_path / f"out{ext}"
     summary = score_files(write(products, tmp_path / f"p{ext}"), write(history, tmp_path / f"h{ext}"), out,
-                          make_policy("ts"), batch_size=4, chunk_size=5, progress=False)
+                          product_policy("ts"), batch_size=4, chunk_size=5, progress=False)
     assert (summary.rows, summary.scored, summary.errors, summary.chunks) == (12, 12, 0, 3)
     got = read_out(out)
     assert list(got.columns) == list(OUTPUT_COLUMNS)
@@ -122,7 +123,7 @@ def test_formats_round_trip(tmp_path, baseline, ext):
 
 def test_score_files_matches_score_frames_and_is_order_independent(tmp_path, baseline):
     out = tmp_path / "o.parquet"
-    score_files(PRODUCTS, HISTORY, out, make_policy("ts"), batch_size=3, chunk_size=7, progress=False)
+    score_files(PRODUCTS, HISTORY, out, product_policy("ts"), batch_size=3, chunk_size=7, progress=False)
     got = pd.read_parquet(out)
     assert len(got) == 50 and got["sku"].is_unique
     np.testing.assert_allclose(got["recommended_price"][:12], baseline["recommended_price"])  # other batches too
@@ -135,19 +136,19 @@ def test_combined_table_equals_separate_tables(tmp_path):
     products = products.drop(columns=["competitor_price", "inventory"])  # per period only, in a combined table
     combined = history.merge(products, on="sku", how="left")
     with_history = products[products["sku"].isin(set(history["sku"]))].reset_index(drop=True)
-    separate = score_frames(with_history, history, make_policy("ts"))
+    separate = score_frames(with_history, history, product_policy("ts"))
     for ext in (".csv", ".parquet"):
         out = tmp_path / f"c{ext}"
-        summary = score_files(write(combined, tmp_path / f"combined{ext}"), None, out, make_policy("ts"),
+        summary = score_files(write(combined, tmp_path / f"combined{ext}"), None, out, product_policy("ts"),
                               chunk_size=3, progress=False)
         got = read_out(out)
         assert summary.rows == len(with_history)
         assert got["sku"].tolist() == separate["sku"].tolist()
         np.testing.assert_allclose(got["recommended_price"], separate["recommended_price"])
-    in_memory = score_frames(combined, None, make_policy("ts"))
+    in_memory = score_frames(combined, None, product_policy("ts"))
     np.testing.assert_allclose(in_memory["recommended_price"], separate["recommended_price"])
     new = products.head(1).assign(sku="NEW-1")  # a listing with no sales yet: one row, its history cells empty
-    got = score_frames(pd.concat([combined, new], ignore_index=True), None, make_policy("ts"))
+    got = score_frames(pd.concat([combined, new], ignore_index=True), None, product_policy("ts"))
     assert got["sku"].iloc[-1] == new["sku"].iloc[0] and got["error"].iloc[-1] == ""
     assert "no usable history" in got["flags"].iloc[-1]
 
@@ -156,7 +157,7 @@ def test_combined_table_rows_that_disagree_are_an_error():
     products, history = demo(3)
     combined = history.merge(products, on="sku", how="left")
     combined.loc[combined.index[-1], "unit_cost"] = "1.00"
-    got = score_frames(combined, None, make_policy("cost_plus"))
+    got = score_frames(combined, None, product_policy("cost_plus"))
     bad = got.set_index("sku").loc[combined["sku"].iloc[-1], "error"]
     assert bad.startswith("unit_cost: differs")
     assert (got["error"] == "").sum() == 2
@@ -206,7 +207,7 @@ def test_bad_rows_are_reported_and_the_rest_is_scored(tmp_path):
     (tmp_path / "p.csv").write_text(BAD_PRODUCTS)
     (tmp_path / "h.csv").write_text(BAD_HISTORY)
     out = tmp_path / "out.csv"
-    summary = score_files(tmp_path / "p.csv", tmp_path / "h.csv", out, make_policy("ts"), chunk_size=4,
+    summary = score_files(tmp_path / "p.csv", tmp_path / "h.csv", out, product_policy("ts"), chunk_size=4,
                           progress=False)
     got = read_out(out).fillna({"error": "", "sku": ""})
     assert len(got) == 12 and summary.rows == 12
@@ -229,12 +230,12 @@ def test_typed_files_tell_missing_from_nan(tmp_path):
     table = pa.table({"sku": ["A", "B", "C"], "unit_cost": pa.array([4.0, None, float("nan")], from_pandas=False),
                       "current_price": [9, 9, 9], "min_price": [None, 5.0, None]})
     pq.write_table(table, tmp_path / "p.parquet")
-    got = score_frames(read_table(tmp_path / "p.parquet"), None, make_policy("cost_plus"))
+    got = score_frames(read_table(tmp_path / "p.parquet"), None, product_policy("cost_plus"))
     assert got["error"].tolist() == ["", "unit_cost: missing", "unit_cost: not a finite number ('nan')"]
     (tmp_path / "p.jsonl").write_text('{"sku": "A", "unit_cost": 4, "current_price": 9}\n'
                                       '{"sku": "B", "current_price": 9, "unit_cost": null}\n'
                                       '{"sku": "C", "unit_cost": NaN, "current_price": 9}\n')
-    got = score_frames(read_table(tmp_path / "p.jsonl"), None, make_policy("cost_plus"))
+    got = score_frames(read_table(tmp_path / "p.jsonl"), None, product_policy("cost_plus"))
     assert got["error"].tolist() == ["", "unit_cost: missing", "unit_cost: not a finite number ('nan')"]
 
 
@@ -247,7 +248,7 @@ def test_absurd_numbers_are_row_errors_that_name_the_field_and_the_limit():
                             "period": [0, 1, 0, 1, 0, 1], "price": [9, 10, 9, 1e308, 9, 10],
                             "units": [50, 40, 50, 40, 50, 1e308]})
     for policy in ("evidence", "cost_plus", "ts"):
-        got = score_frames(typed(products), typed(history), make_policy(policy)).set_index("sku")
+        got = score_frames(typed(products), typed(history), product_policy(policy)).set_index("sku")
         assert got.loc["ok", "error"] == "" and np.isfinite(got.loc["ok", "recommended_price"])
         assert got.loc["price", "error"].startswith("current_price: above the plausibility limit of 1e+09")
         assert got.loc["cost", "error"].startswith("unit_cost: above the plausibility limit of 1e+09")
@@ -304,7 +305,7 @@ BAD_FILES = {
 def test_a_bad_file_is_one_clear_error(tmp_path, case):
     p, h = _bad_file(tmp_path, case)
     with pytest.raises(CatalogError) as info:
-        score_files(p, h, tmp_path / "out.csv", make_policy("cost_plus"), progress=False)
+        score_files(p, h, tmp_path / "out.csv", product_policy("cost_plus"), progress=False)
     message = str(info.value)
     assert BAD_FILES[case] in message and "\n" not in message
     assert not (tmp_path / "out.csv").exists()
@@ -316,14 +317,14 @@ def _parts(out: Path) -> list[Path]:
 
 def test_resume_after_keyboard_interrupt_equals_an_uninterrupted_run(tmp_path):
     fresh, resumed = tmp_path / "fresh.csv", tmp_path / "resumed.csv"
-    score_files(PRODUCTS, HISTORY, fresh, make_policy("ts"), batch_size=4, chunk_size=8, progress=False,
+    score_files(PRODUCTS, HISTORY, fresh, product_policy("ts"), batch_size=4, chunk_size=8, progress=False,
                 policy_id="ts")
     with pytest.raises(KeyboardInterrupt):
         score_files(PRODUCTS, HISTORY, resumed, InterruptAfter(21), batch_size=4, chunk_size=8, progress=False,
                     policy_id="ts")
     assert len(_parts(resumed)) == 2 and not resumed.exists()
     assert not (parts_folder(resumed) / "lock").exists()
-    summary = score_files(PRODUCTS, HISTORY, resumed, make_policy("ts"), batch_size=4, chunk_size=8,
+    summary = score_files(PRODUCTS, HISTORY, resumed, product_policy("ts"), batch_size=4, chunk_size=8,
                           progress=False, policy_id="ts")
     assert summary.resumed_chunks == 2 and summary.rows == 50
     assert resumed.read_bytes() == fresh.read_bytes()
@@ -365,8 +366,8 @@ def test_a_run_that_scored_nothing_does_not_block_the_next(tmp_path):
     empty.write_text("sku,unit_cost,current_price\n")
     good.write_text("sku,unit_cost,current_price\nA,4,9\n")
     with pytest.raises(CatalogError, match="no rows"):
-        score_files(empty, None, out, make_policy("cost_plus"), progress=False)
-    summary = score_files(good, None, out, make_policy("cost_plus"), progress=False)
+        score_files(empty, None, out, product_policy("cost_plus"), progress=False)
+    summary = score_files(good, None, out, product_policy("cost_plus"), progress=False)
     assert (summary.rows, summary.errors) == (1, 0) and not parts_folder(out).exists()
 
 
@@ -379,41 +380,41 @@ def test_changed_input_with_stale_parts_is_refused_then_restarted(tmp_path):
     assert len(_parts(out)) == 1
     products.write_text(products.read_text().replace("28.67", "29.67", 1))  # the merchant edits a price
     with pytest.raises(CatalogError, match="different inputs or settings.*--no-resume"):
-        score_files(products, HISTORY, out, make_policy("ts"), chunk_size=8, progress=False, policy_id="ts")
+        score_files(products, HISTORY, out, product_policy("ts"), chunk_size=8, progress=False, policy_id="ts")
     with pytest.raises(CatalogError, match="different inputs or settings"):  # a changed setting too
-        score_files(products, HISTORY, out, make_policy("ts"), chunk_size=16, progress=False, policy_id="ts")
+        score_files(products, HISTORY, out, product_policy("ts"), chunk_size=16, progress=False, policy_id="ts")
     r = runner.invoke(app, ["score", str(products), str(HISTORY), "-o", str(out), "--policy", "ts",
                             "--chunk-size", "8"])
     assert r.exit_code == 2 and r.output.startswith("error: ") and len(r.output.strip().splitlines()) == 1
-    summary = score_files(products, HISTORY, out, make_policy("ts"), chunk_size=8, resume=False, progress=False,
+    summary = score_files(products, HISTORY, out, product_policy("ts"), chunk_size=8, resume=False, progress=False,
                           policy_id="ts")
     assert summary.resumed_chunks == 0
     fresh = tmp_path / "fresh.csv"
-    score_files(products, HISTORY, fresh, make_policy("ts"), chunk_size=8, progress=False, policy_id="ts")
+    score_files(products, HISTORY, fresh, product_policy("ts"), chunk_size=8, progress=False, policy_id="ts")
     assert out.read_bytes() == fresh.read_bytes()
     assert read_out(out).iloc[0]["current_price"] == 29.67
 
 
 def test_small_buckets_read_each_once_and_change_nothing(tmp_path, monkeypatch):
     reference = tmp_path / "ref.csv"
-    score_files(PRODUCTS, HISTORY, reference, make_policy("ts"), chunk_size=4, progress=False)
+    score_files(PRODUCTS, HISTORY, reference, product_policy("ts"), chunk_size=4, progress=False)
     calls = []
-    real = catalog._read_bucket
-    monkeypatch.setattr(catalog, "_read_bucket", lambda folder, b: calls.append(b) or real(folder, b))
-    monkeypatch.setattr(catalog, "BUCKET_ROWS", 250)  # 4 SKUs hold about 110 history rows: 2 chunks per bucket
-    monkeypatch.setattr(catalog, "READ_ROWS", 97)
+    real = partition.read_bucket
+    monkeypatch.setattr(partition, "read_bucket", lambda folder, b: calls.append(b) or real(folder, b))
+    monkeypatch.setattr(partition, "BUCKET_ROWS", 250)  # 4 SKUs hold about 110 history rows: 2 chunks per bucket
+    monkeypatch.setattr(partition, "READ_ROWS", 97)
     small = tmp_path / "small.csv"
-    score_files(PRODUCTS, HISTORY, small, make_policy("ts"), chunk_size=4, progress=False)
+    score_files(PRODUCTS, HISTORY, small, product_policy("ts"), chunk_size=4, progress=False)
     assert calls == list(range(7))  # 13 chunks, 2 per bucket: every bucket read once, in order
     assert small.read_bytes() == reference.read_bytes()
     products, history = demo(20)
     combined = write(history.merge(products.drop(columns=["competitor_price", "inventory"]), on="sku"),
                      tmp_path / "combined.csv")
     calls.clear()
-    score_files(combined, None, tmp_path / "c1.csv", make_policy("ts"), chunk_size=4, progress=False)
+    score_files(combined, None, tmp_path / "c1.csv", product_policy("ts"), chunk_size=4, progress=False)
     assert calls == sorted(set(calls)) and len(calls) > 1
-    monkeypatch.setattr(catalog, "BUCKET_ROWS", 10**6)
-    score_files(combined, None, tmp_path / "c2.csv", make_policy("ts"), chunk_size=4, progress=False)
+    monkeypatch.setattr(partition, "BUCKET_ROWS", 10**6)
+    score_files(combined, None, tmp_path / "c2.csv", product_policy("ts"), chunk_size=4, progress=False)
     assert (tmp_path / "c1.csv").read_bytes() == (tmp_path / "c2.csv").read_bytes()
 
 
@@ -424,7 +425,7 @@ def test_csv_output_escapes_formulas(tmp_path):
         "unit_cost": ["4", "4", "4"], "current_price": ["9.99", "9.99", "bad"]})
     products.to_csv(tmp_path / "p.csv", index=False)
     for ext in (".csv", ".jsonl"):
-        score_files(tmp_path / "p.csv", None, tmp_path / f"out{ext}", make_policy("cost_plus"), progress=False)
+        score_files(tmp_path / "p.csv", None, tmp_path / f"out{ext}", product_policy("cost_plus"), progress=False)
     with open(tmp_path / "out.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [r["sku"] for r in rows] == ["'@SUM(A1)", "-5", "PLAIN"]  # a plain number is not a formula
@@ -439,7 +440,7 @@ def test_output_never_overwrites_an_input_and_write_table(tmp_path, baseline):
     products = tmp_path / "p.csv"
     products.write_bytes(PRODUCTS.read_bytes())
     with pytest.raises(CatalogError, match="would overwrite an input"):
-        score_files(products, HISTORY, products, make_policy("ts"), progress=False)
+        score_files(products, HISTORY, products, product_policy("ts"), progress=False)
     assert products.read_bytes() == PRODUCTS.read_bytes()
     for ext in (".csv", ".parquet", ".jsonl"):
         got = read_out(catalog.write_table(baseline, tmp_path / f"w{ext}"))
@@ -456,7 +457,7 @@ def test_demo_catalog_regenerates_identically(tmp_path):
     assert (flat == 1).sum() >= 3 and (flat >= 4).sum() >= 20  # informative variation, and some flat prices
     assert p["competitor_price"].notna().sum() >= 10 and p["inventory"].notna().sum() >= 5
     assert p["min_margin"].notna().any() and p["max_change"].notna().any() and (p["price_ending"] == "0.99").any()
-    assert all(e == "" for e in score_frames(p, h, make_policy("cost_plus"))["error"])
+    assert all(e == "" for e in score_frames(p, h, product_policy("cost_plus"))["error"])
 
 
 def test_cli_score_and_recommend_on_the_demo(tmp_path):
@@ -551,7 +552,7 @@ def test_no_infinite_or_nan_number_ever_reaches_a_recommendation():
     numeric = [c for c in OUTPUT_COLUMNS if c not in ("sku", "name", "confidence", "binding_rules", "flags",
                                                       "rationale", "policy", "model_id", "adapter_id", "error")]
     for policy in ("evidence", "cost_plus", "ts"):
-        got = score_frames(typed(products), typed(history), make_policy(policy))
+        got = score_frames(typed(products), typed(history), product_policy(policy))
         values = got[numeric].apply(pd.to_numeric, errors="coerce").to_numpy(float)
         assert not np.isinf(values).any(), policy
         ok = got["error"].fillna("") == ""

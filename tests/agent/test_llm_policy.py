@@ -5,12 +5,13 @@ import pytest
 
 import agent.generation as generation
 from agent.evidence import compute_evidence
-from agent.policy import LLMPolicy, make_policy
+from agent.policy import LLMPolicy
 from agent.recommend import recommend
+from agent.registry import product_policy
 from agent.tiny import tiny_model
 from env.context import Guardrails
 from env.distribution import sample_task
-from env.evaluation import evaluate, register_policy
+from env.evaluation import evaluate
 from env.market import Market
 from tests.agent.row_logits import RowLogits, mismatches
 
@@ -53,17 +54,17 @@ def test_parsed_answers_become_the_proposal(monkeypatch):
 
 
 def test_the_harness_runs_the_llm_in_lockstep():
-    register_policy("llm_tiny", lambda task: LLMPolicy(tiny_model()))
-    result = evaluate(["llm_tiny", "cost_plus"], split="test", n_tasks=2, horizon=3, workers=1, progress=False)
+    result = evaluate(["llm_tiny", "cost_plus"], split="test", n_tasks=2, horizon=3, workers=1, progress=False,
+                      factories={"llm_tiny": lambda task: LLMPolicy(tiny_model())})
     llm = result.per_task[result.per_task.policy == "llm_tiny"]
     assert len(llm) == 2 and np.isfinite(llm.pct_oracle).all()
 
 
-def test_make_policy():
-    assert make_policy("ts").name == "ts"
-    assert isinstance(make_policy("llm"), LLMPolicy)  # lazy: nothing loaded yet
+def test_product_policy():
+    assert product_policy("ts").name == "ts"
+    assert isinstance(product_policy("llm"), LLMPolicy)  # lazy: nothing loaded yet
     with pytest.raises(ValueError, match="unknown policy 'oracle'"):
-        make_policy("oracle")
+        product_policy("oracle")
 
 
 @pytest.mark.slow

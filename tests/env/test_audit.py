@@ -5,8 +5,8 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
-from env.audit import audit_collusion, verdict, write_audit
-from env.evaluation import register_policy
+from env.audit import audit_collusion as run_audit
+from env.audit import verdict, write_audit
 from env.logit import task_equilibria
 
 
@@ -51,9 +51,13 @@ class ForgivingTrigger:
         return self.high
 
 
-register_policy("test_nash", lambda task: Fixed(task, 0.0))
-register_policy("test_cartel", lambda task: Fixed(task, 1.0))
-register_policy("test_trigger", ForgivingTrigger)
+POLICIES = {"test_nash": lambda task: Fixed(task, 0.0), "test_cartel": lambda task: Fixed(task, 1.0),
+            "test_trigger": ForgivingTrigger}
+
+
+def audit_collusion(*args, **kwargs):
+    """The audit with this module's known-answer policies handed to it."""
+    return run_audit(*args, factories=POLICIES, **kwargs)
 
 
 def test_fixed_nash_pricing_is_competitive_and_scale_free():

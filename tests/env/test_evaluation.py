@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from env.evaluation import bootstrap_ci, evaluate, register_policy, write_report
+from env.evaluation import bootstrap_ci, evaluate, evaluate_task, write_report
 from env.scenarios import calvano_duopoly
 
 
@@ -71,10 +71,10 @@ def test_registered_policies_run_like_pricers():
         def act(self, context):
             return context.product.unit_cost * 1.5
 
-    register_policy("constant", lambda task: Constant())
-    register_policy("constant_again", lambda task: Constant())  # same class and .name, another label
+    factories = {"constant": lambda task: Constant(),
+                 "constant_again": lambda task: Constant()}  # same class and .name, another label
     result = evaluate(["constant", "constant_again", "cost_plus"], split="test", n_tasks=3, horizon=5, workers=1,
-                      progress=False)
+                      progress=False, factories=factories)
     assert list(result.summary.policy) == ["constant", "constant_again", "cost_plus"]
     assert (result.summary.tasks == 3).all()
 
@@ -114,15 +114,90 @@ class BatchedMarkup:
 
 
 def test_batched_policies_run_in_lockstep_with_the_same_numbers():
-    register_policy("markup_plain", lambda task: type("Plain", (), {
-        "name": "plain", "reset": lambda self, seed=None: None,
-        "act": lambda self, c: c.product.unit_cost * 1.5})())
     shared = BatchedMarkup()
-    register_policy("markup_batched", lambda task: shared)
+    factories = {"markup_plain": lambda task: type("Plain", (), {
+        "name": "plain", "reset": lambda self, seed=None: None,
+        "act": lambda self, c: c.product.unit_cost * 1.5})(), "markup_batched": lambda task: shared}
     result = evaluate(["markup_plain", "markup_batched"], split="test", n_tasks=5, horizon=8, workers=1,
-                      progress=False, batch_size=4)
+                      progress=False, batch_size=4, factories=factories)
     df = result.per_task.set_index(["policy", "task_id"])
     plain, batched = df.loc["markup_plain"], df.loc["markup_batched"]
     assert np.allclose(plain.pct_oracle, batched.loc[plain.index].pct_oracle)
     assert np.allclose(plain.profit, batched.loc[plain.index].profit)
     assert shared.batch_sizes[:8] == [4] * 8 and shared.batch_sizes[8] == 1  # 5 tasks, batches of 4 then 1
+
+
+def test_the_harness_returns_every_policys_trajectory(small_run):
+    per_task = small_run.per_task
+    for name in ("cost_plus", "ts", "oracle", "ucb"):
+        rows, trajectories = per_task[per_task.policy == name], small_run.trajectories[name]
+        assert [t.task_id for t in trajectories] == rows.task_id.tolist()
+        assert [t.prices.tolist() for t in trajectories] == rows.prices.tolist()
+        assert np.allclose([t.profits.sum() for t in trajectories], rows.profit, rtol=0, atol=1e-9)
+        assert np.allclose([t.revenue.sum() for t in trajectories], rows.revenue, rtol=0, atol=1e-9)
+        assert all(t.prices.size == t.units.size == t.stock.size == len(t.competitor_prices) == 20
+                   for t in trajectories)
+
+
+def test_a_task_run_holds_each_policys_per_period_profits():
+    task = calvano_duopoly(horizon=12)
+    run = evaluate_task(task, ["ts", "cost_plus", "oracle"], seed=4)
+    assert [r["policy"] for r in run.rows] == ["ts", "cost_plus", "oracle"]
+    assert set(run.trajectories) == {"ts", "cost_plus", "oracle"} and run.oracle is run.trajectories["oracle"]
+    for row in run.rows:
+        traj = run.trajectories[row["policy"]]
+        assert traj.profits.sum() == pytest.approx(row["profit"], abs=1e-9)
+        assert traj.prices.tolist() == row["prices"]
+        gap = np.cumsum(run.oracle.expected_profits - traj.expected_profits)
+        assert np.allclose(100 * gap / run.oracle.expected_profits.sum(), row["regret_curve"])
+    assert run.trajectories["ts"].competitor_prices.shape == (12, 1)  # the rival each period was played against
+
+
+def test_in_process_policies_give_the_same_rows_beside_workers():
+    class Markup:
+        name = "markup"
+
+        def reset(self, seed=None):
+            pass
+
+        def act(self, context):
+            return context.product.unit_cost * 1.4
+
+    args = dict(split="test", n_tasks=4, horizon=6, seed=2, progress=False, factories={"markup": lambda t: Markup()})
+    names = ["cost_plus", "markup", "oracle", "ts"]
+    alone, beside = evaluate(names, workers=1, **args), evaluate(names, workers=2, **args)
+    cols = ["policy", "task_id", "pct_oracle", "profit", "prices"]
+    assert alone.per_task[cols].equals(beside.per_task[cols])
+    assert alone.per_task.policy.tolist()[:4] == names  # per task, in the order asked
+
+
+def test_importing_the_agent_changes_no_registry():
+    """Policies are handed to the harness; importing `agent` (or its registry) registers nothing anywhere."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+import env.audit, env.episode, env.evaluation
+
+def state():
+    out = {}
+    for name, mod in list(sys.modules.items()):
+        if name == "env" or name.startswith("env."):
+            for key, value in vars(mod).items():
+                if isinstance(value, (dict, list, set)) and not key.startswith("__"):
+                    out[(name, key)] = repr(sorted(map(repr, value)) if not isinstance(value, list) else value)
+    return out
+
+before, names = state(), env.evaluation.policy_names()
+import agent, agent.registry, agent.policy  # noqa: E401
+after = state()
+changed = [k for k in before if before[k] != after.get(k)]
+assert not changed, changed
+assert env.evaluation.policy_names() == names and "llm" not in names and "evidence" not in names
+assert not [n for m in (env.evaluation, env.episode, agent) for n in vars(m) if "register" in n.lower()]
+print("ok")
+"""
+    root = __import__("pathlib").Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

@@ -154,7 +154,7 @@ def test_splits_are_disjoint_and_reproducible():
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_every_scenario_runs(name):
-    from env.evaluation import build_policy
+    from env.episode import build_policy
 
     task = make_scenario(name)
     rivals = {i: build_policy("cost_plus", task) for i, c in enumerate(task.competitors) if c.kind == "policy"}

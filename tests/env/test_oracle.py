@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from env.evaluation import run_episode
+from env.episode import play_episode
 from env.market import Market, expected_profit, segment_means
 from env.oracle import OraclePolicy, myopic_price, plan_horizon
 from env.task import (
@@ -131,7 +131,7 @@ class Constant:
 
 def test_no_constant_price_beats_the_oracle_with_spread_rivals():
     spec = spread_rivals_task(horizon=6)
-    oracle = run_episode(OraclePolicy(spec), spec, 0, 0)
+    oracle = play_episode(OraclePolicy(spec), spec, 0, 0)
     for p in np.linspace(spec.min_price, spec.max_price, 61):
-        constant = run_episode(Constant(float(p)), spec, 0, 0)
+        constant = play_episode(Constant(float(p)), spec, 0, 0)
         assert constant.expected_profits.sum() <= oracle.expected_profits.sum() + 1e-9

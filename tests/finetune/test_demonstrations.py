@@ -7,7 +7,7 @@ from datasets import load_from_disk
 from agent.candidates import build_toolbox, rule_candidate
 from agent.parsing import parse_price, parse_reason
 from env.distribution import sample_task
-from env.evaluation import start_market
+from env.episode import start_market
 from env.oracle import OraclePolicy
 from finetune.config import BEHAVIOURS, ConfigError, DemoConfig, SFTRunConfig, load_config
 from finetune.demonstrations import generate_demonstrations, labelled_states, load_or_generate, save_demonstrations

@@ -99,13 +99,30 @@ def test_the_card_names_the_label_the_demonstrations_used():
 
 def test_rollouts_can_come_from_a_scenario_preset():
     from finetune.config import RolloutSettings
+    from finetune.rl import rollout_tasks
 
     duopoly = RolloutSettings(scenario="calvano_duopoly", rival="q_learning", tasks_per_round=2, horizon=30)
-    first, second = duopoly.tasks(0), duopoly.tasks(1)
+    first, second = rollout_tasks(duopoly, 0), rollout_tasks(duopoly, 1)
     assert [t.competitors[0].policy for t in first] == ["q_learning", "q_learning"]
     assert {t.seed for t in first}.isdisjoint({t.seed for t in second})  # fresh markets every round
     assert all(t.horizon == 30 for t in first + second)
-    plain = RolloutSettings(tasks_per_round=2).tasks(0)
+    plain = rollout_tasks(RolloutSettings(tasks_per_round=2), 0)
     assert [t.task_id for t in plain] != [t.task_id for t in first]
     with pytest.raises(pydantic.ValidationError, match="unknown scenario"):
         RolloutSettings(scenario="moon_market")
+
+
+def test_rl_configs_keep_each_algorithm_apart_and_name_moved_keys(tmp_path):
+    from finetune.config import ConfigError, RLRunConfig, load_config
+
+    cfg = load_config(CONFIGS / "cpu-compact" / "grpo.yaml", RLRunConfig)
+    assert (cfg.grpo.num_generations, cfg.grpo.groups, cfg.grpo.scale_rewards) == (5, "candidates", "batch")
+    assert cfg.ppo.epochs == 2  # the default: a GRPO run ignores it
+    old = tmp_path / "old.yaml"
+    old.write_text("rounds: 1\nppo_epochs: 3\nnum_generations: 4\n")
+    with pytest.raises(ConfigError, match=r"ppo_epochs -> ppo.epochs.*num_generations -> grpo.num_generations"):
+        load_config(old, RLRunConfig)
+    uneven = tmp_path / "uneven.yaml"
+    uneven.write_text("batch_size: 3\nppo: {mini_batches: 2}\n")
+    with pytest.raises(ConfigError, match="ppo.mini_batches: 2 does not divide"):
+        load_config(uneven, RLRunConfig)

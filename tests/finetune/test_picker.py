@@ -8,7 +8,7 @@ import numpy as np
 
 from agent.candidates import build_toolbox
 from env.distribution import sample_task
-from env.evaluation import start_market
+from env.episode import start_market
 from env.market import expected_profit
 from finetune.config import DemoConfig
 from finetune.picker import CANDIDATES, HindsightPicker, PickerPolicy, features, train_picker

@@ -5,7 +5,7 @@ from trl.experimental.utils import get_reward
 
 from agent.tiny import tiny_model
 from env.distribution import sample_task
-from env.evaluation import start_market
+from env.episode import start_market
 from env.market import expected_profit
 from finetune.config import RewardSettings
 from finetune.market_states import OracleScorer, snapshot

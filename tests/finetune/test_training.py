@@ -10,11 +10,13 @@ from transformers import TrainerCallback
 from agent.model import load_base
 from agent.policy import LLMPolicy
 from finetune import rl
+from finetune.config import GRPOSettings
 from finetune.rl import run_rl
 from finetune.sft import run_sft
 from finetune.training import combine_adapters
 
 pytestmark = [pytest.mark.slow, pytest.mark.dtype_sensitive]
+CANDIDATE_GROUPS = GRPOSettings(num_generations=5, groups="candidates")
 
 
 def _lora(folder) -> dict[str, torch.Tensor]:
@@ -128,7 +130,7 @@ def test_grpo_candidate_groups_hold_every_candidate_answer_and_move_the_policy(q
     monkeypatch.setattr(rl.CandidateRollout, "__call__", recording)
     # the tiny model's compact rollouts reach states with several candidates in 12 periods
     rollout = quick_rl("grpo", None).rollout.model_copy(update={"horizon": 12, "states_per_round": 6})
-    cfg = quick_rl("grpo", str(compact), rounds=1, groups="candidates", num_generations=5, rollout=rollout)
+    cfg = quick_rl("grpo", str(compact), rounds=1, grpo=CANDIDATE_GROUPS, rollout=rollout)
     adapter = run_rl(cfg, "grpo")
     assert groups, "no candidate group was trained on"
     # every group of five is exactly its state's candidate answers (cycled), all of them at least twice apart
@@ -138,7 +140,7 @@ def test_grpo_candidate_groups_hold_every_candidate_answer_and_move_the_policy(q
 
 def test_grpo_candidate_groups_refuse_a_long_prompt_adapter(quick_rl, sft_adapter):
     with pytest.raises(ValueError, match="compact"):
-        run_rl(quick_rl("grpo", str(sft_adapter), rounds=1, groups="candidates", num_generations=5), "grpo")
+        run_rl(quick_rl("grpo", str(sft_adapter), rounds=1, grpo=CANDIDATE_GROUPS), "grpo")
 
 
 def test_rl_killed_mid_way_resumes_at_the_unfinished_round(quick_rl, sft_adapter, monkeypatch):
@@ -196,7 +198,7 @@ def test_combined_adapter_equals_sft_merged_plus_rl(tmp_path, sft_adapter, dtype
 def test_llm_policy_samples_reproducibly_for_rollouts():
     from agent.tiny import tiny_model
     from env.distribution import sample_task
-    from env.evaluation import start_market
+    from env.episode import start_market
 
     ctx = start_market(sample_task("train", 0, 5), 0).context()
     a, b = LLMPolicy(lm=tiny_model(0), temperature=1.0), LLMPolicy(lm=tiny_model(0), temperature=1.0)

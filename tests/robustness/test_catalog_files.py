@@ -15,7 +15,7 @@ import pytest
 
 from agent.catalog import CatalogError, contexts_for, read_table, score_files
 from agent.guardrails import apply_guardrails
-from agent.policy import make_policy
+from agent.registry import product_policy
 
 pytestmark = [pytest.mark.slow, pytest.mark.robustness]
 
@@ -137,7 +137,7 @@ def _neutral_prices_differ(products, out, pricer, tmp) -> int:
 def test_hostile_catalog_files(tmp_path, ledger, policy):
     for name, products, history in _cases(tmp_path):
         out = tmp_path / f"out-{policy}-{products.stem}.csv"
-        pricer = Chaos() if policy == "chaos" else make_policy(policy)
+        pricer = Chaos() if policy == "chaos" else product_policy(policy)
         try:
             summary = score_files(products, history, out, pricer, progress=False)
         except CatalogError as err:
@@ -159,7 +159,7 @@ def test_hostile_catalog_files(tmp_path, ledger, policy):
                     raise AssertionError(f"{name}: formula cell {value[:40]!r} reached the CSV")
         moved = None
         if name in INJECTED:
-            moved = _neutral_prices_differ(products, out, Chaos() if policy == "chaos" else make_policy(policy),
+            moved = _neutral_prices_differ(products, out, Chaos() if policy == "chaos" else product_policy(policy),
                                            tmp_path)
         ledger("catalog file", f"{name} ({policy})", "handled", rows_lost=lost, guardrail_violations=violations,
                detail=f"{summary.scored} scored, {summary.errors} row errors", injection_moved=moved)

@@ -9,7 +9,8 @@ from agent.evidence import compute_evidence
 from agent.guardrails import apply_guardrails
 from agent.policy import EvidencePolicy, LLMPolicy
 from agent.prompt import render_messages
-from agent.recommend import recommend, recommend_batch
+from agent.recommend import recommend_batch
+from agent.service import PricingService
 from env.context import Guardrails, HistoryRow, PricingContext, Product
 from tests.robustness.test_catalog_files import Chaos
 from ui.assistant import Assistant, ChatState
@@ -64,7 +65,7 @@ def _compliant(rec, context) -> bool:
 @pytest.mark.parametrize("policy", ["evidence", "chaos"])
 def test_hostile_chat_messages(ledger, policy):
     pricer = EvidencePolicy() if policy == "evidence" else Chaos()
-    assistant = Assistant(lambda context: recommend(context, pricer))
+    assistant = Assistant(PricingService(pricer))
     base = assistant.respond(MUG, ChatState()).state
     for message in HOSTILE_MESSAGES:
         for state in (ChatState(), base):

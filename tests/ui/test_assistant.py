@@ -5,6 +5,7 @@ import pytest
 from agent.evidence import compute_evidence
 from agent.policy import EvidencePolicy
 from agent.recommend import recommend
+from agent.service import PricingService
 from ui.assistant import Assistant, ChatState
 from ui.facts import read_message
 
@@ -15,7 +16,7 @@ MUG = ("I sell a ceramic mug, it costs me $4, I sold 120 at $12 last week and 90
 @pytest.fixture
 def assistant() -> Assistant:
     policy = EvidencePolicy()
-    return Assistant(lambda context: recommend(context, policy))
+    return Assistant(PricingService(policy))
 
 
 def texts(turn) -> str:
@@ -95,6 +96,9 @@ class _ChoosesACandidate:
     def __init__(self, which: str):
         self.which = which
 
+    def reset(self, seed: int | None = None) -> None:
+        pass
+
     def propose_batch(self, contexts, evidences=None):
         from agent.candidates import build_toolbox, describe_choice
         from agent.policy import Proposal
@@ -110,7 +114,7 @@ class _ChoosesACandidate:
 
 def test_a_chosen_candidate_is_named_in_the_chat():
     policy = _ChoosesACandidate("linear")
-    turn = Assistant(lambda context: recommend(context, policy)).respond(MUG, ChatState())
+    turn = Assistant(PricingService(policy)).respond(MUG, ChatState())
     rec = turn.recommendation
     assert rec is not None and rec.candidate is not None
     assert "The model chose" in rec.rationale and f"`{rec.candidate}` candidate" in texts(turn)
@@ -147,7 +151,7 @@ def test_a_what_if_after_a_chosen_candidate_uses_the_toolbox_fit_it_came_from():
     from agent.candidates import build_toolbox, score_price
 
     policy = _ChoosesACandidate("linear")
-    assistant = Assistant(lambda context: recommend(context, policy))
+    assistant = Assistant(PricingService(policy))
     first = assistant.respond(MUG, ChatState())
     assert first.state.candidate == first.recommendation.candidate
     turn = assistant.respond("what if I charge $13?", first.state)

@@ -1,0 +1,187 @@
+"""The API's routes: a router per resource, the pricing service injected with `Depends`.
+
+- `GET  /healthz`           liveness (never loads the model)
+- `POST /v1/recommend`      one product -> a `Recommendation`
+- `POST /v1/score/rows`     a catalog as JSON rows -> one row per SKU and a summary (or CSV)
+- `POST /v1/score/files`    a catalog as uploaded files (multipart: `products`, optional `history`)
+- `POST /v1/score`          deprecated alias of both, chosen by the body's content type (clients of the
+                            first API version used it; new clients should call one of the two above)
+
+The routes translate only: pricing, locking and seeding live in `agent.service.PricingService`, errors
+become HTTP in `agent.api.errors`, the token and body limit in `agent.api.guard`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from typing import Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from agent.api.errors import validation_from
+from agent.api.schemas import ErrorBody, Health, RecommendRequest, ScoreRequest, ScoreResponse, ScoreSummary
+from agent.recommend import Recommendation
+from agent.service import PricingService
+from env.errors import one_line
+
+UPLOAD_FIELDS = ("products", "history")
+Format = Literal["json", "csv"]
+FORMAT = Query("json", alias="format", description="`csv` answers text/csv instead of JSON.")
+SCORE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+          "description": "JSON results and summary, or CSV with ?format=csv"},
+    413: {"model": ErrorBody, "description": "More products than the server's limit"},
+}
+
+
+def get_service(request: Request) -> PricingService:
+    """The app's one pricing service (set by `create_app`)."""
+    return request.app.state.service
+
+
+def get_max_skus(request: Request) -> int:
+    return request.app.state.max_skus
+
+
+ops = APIRouter(tags=["ops"])
+pricing = APIRouter(prefix="/v1", tags=["pricing"])
+
+
+@ops.get("/healthz", response_model=Health)
+async def healthz(service: PricingService = Depends(get_service)) -> Health:
+    """Liveness. Never loads the model: `model_id` is null until the first request loaded it.
+    Runs on the event loop, so it answers even while every worker thread waits for the policy."""
+    model_id, adapter_id = service.ids()
+    return Health(status="ok", policy=service.name, model_id=model_id, adapter_id=adapter_id)
+
+
+@pricing.post("/recommend", response_model=Recommendation)
+def recommend_one(request: RecommendRequest, service: PricingService = Depends(get_service)) -> Recommendation:
+    """One recommended price with its evidence, the guardrails that bound it and a grounded rationale."""
+    return service.recommend(request.context(), request.seed)
+
+
+@pricing.post("/score/rows", response_model=ScoreResponse, responses=SCORE_RESPONSES)
+async def score_rows(body: ScoreRequest, fmt: Format = FORMAT, service: PricingService = Depends(get_service),
+                     max_skus: int = Depends(get_max_skus)) -> Response:
+    """Score a catalog sent as rows: one row per SKU (price, evidence columns, `error` where a row could not
+    be scored)."""
+    _check_size(len(body.products), max_skus)
+    history = _rows_frame(body.history) if body.history else None
+    return await _scored(service, _rows_frame(body.products), history, fmt)
+
+
+@pricing.post("/score/files", response_model=ScoreResponse, responses=SCORE_RESPONSES)
+async def score_files(request: Request,
+                      products: UploadFile = File(description="Products table: .csv, .tsv, .xlsx, .parquet or "
+                                                              ".jsonl (the file name picks the reader)."),
+                      history: UploadFile | None = File(None, description="Optional sales history, same formats."),
+                      fmt: Format = FORMAT, service: PricingService = Depends(get_service),
+                      max_skus: int = Depends(get_max_skus)) -> Response:
+    """Score a catalog uploaded as files (the same columns as the batch scorer reads)."""
+    form = await request.form()
+    unknown = sorted(set(form.keys()) - set(UPLOAD_FIELDS))
+    if unknown:
+        raise HTTPException(422, f"{unknown[0]}: unknown upload field (expected products, history)")
+    product_table = await _read_upload(products, "products")
+    history_table = await _read_upload(history, "history") if history is not None else None
+    _check_size(len(product_table), max_skus)
+    return await _scored(service, product_table, history_table, fmt)
+
+
+@pricing.post("/score", response_model=ScoreResponse, deprecated=True,
+              responses={**SCORE_RESPONSES, 415: {"model": ErrorBody, "description": "Neither JSON nor multipart"}},
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": {"$ref": "#/components/schemas/ScoreRequest"}},
+                  "multipart/form-data": {"schema": {"type": "object", "required": ["products"], "properties": {
+                      "products": {"type": "string", "format": "binary"},
+                      "history": {"type": "string", "format": "binary"}}}}}}})
+async def score_alias(request: Request, fmt: Format = FORMAT, service: PricingService = Depends(get_service),
+                      max_skus: int = Depends(get_max_skus)) -> Response:
+    """Deprecated: `/v1/score/rows` (JSON) or `/v1/score/files` (multipart) by the body's content type.
+    Kept so clients of the first API version keep working; it answers exactly as those two do."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        async with request.form(max_files=2, max_fields=2) as form:
+            unknown = sorted(set(form.keys()) - set(UPLOAD_FIELDS))
+            if unknown:
+                raise HTTPException(422, f"{unknown[0]}: unknown upload field (expected products, history)")
+            upload = form.get("products")
+            if upload is None:
+                raise HTTPException(422, "products: upload a products file (CSV, Parquet or JSONL)")
+            tables = [await _read_upload(form.get(name), name) if form.get(name) is not None else None
+                      for name in UPLOAD_FIELDS]
+        _check_size(len(tables[0]), max_skus)
+        return await _scored(service, tables[0], tables[1], fmt)
+    if content_type in ("application/json", ""):
+        try:
+            body = ScoreRequest.model_validate_json(await request.body() or b"{}")
+        except ValidationError as err:
+            raise validation_from(err) from None
+        return await score_rows(body, fmt, service, max_skus)
+    raise HTTPException(415, f"content type '{one_line(content_type)[:80]}': send application/json "
+                             "or multipart/form-data")
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _check_size(rows: int, max_skus: int) -> None:
+    if rows > max_skus:
+        raise HTTPException(413, f"products: {rows} rows, more than the limit of {max_skus}")
+    if rows == 0:
+        raise HTTPException(422, "products: the table has no rows")
+
+
+def _rows_frame(rows: list[dict]) -> pd.DataFrame:
+    """Rows as an object DataFrame where an absent key is None (missing), never NaN (a bad number)."""
+    names = list(dict.fromkeys(k for r in rows for k in r))
+    return pd.DataFrame({n: [r.get(n) for r in rows] for n in names}, index=range(len(rows)), dtype=object)
+
+
+async def _read_upload(upload: Any, field: str) -> pd.DataFrame:
+    """The uploaded file as a table, read from its bytes by the catalog's one reader (format from its name)."""
+    from agent.catalog import read_upload
+
+    if not isinstance(upload, UploadFile) and not hasattr(upload, "read"):
+        raise HTTPException(422, f"{field}: must be a file upload, not a text field")
+    data = await upload.read()
+    name = os.path.basename(upload.filename or f"{field}.csv")
+    try:
+        return await run_in_threadpool(read_upload, data, name)
+    except Exception as err:  # a file we cannot parse is the client's mistake, in one line
+        reason = one_line(str(err)) or type(err).__name__
+        raise HTTPException(422, f"{field} file '{one_line(name)[:100]}': {reason}") from None
+
+
+async def _scored(service: PricingService, products: pd.DataFrame, history: pd.DataFrame | None,
+                  fmt: Format) -> Response:
+    frame, summary = await run_in_threadpool(service.score, products, history)
+    if fmt == "csv":
+        text = await run_in_threadpool(_csv_text, frame)
+        return Response(text, media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="scores.csv"'})
+    body = ('{"results":' + frame.to_json(orient="records", double_precision=15) + ',"summary":'
+            + ScoreSummary(**vars(summary)).model_dump_json() + "}")
+    return Response(body, media_type="application/json")
+
+
+def _csv_text(frame: pd.DataFrame) -> str:
+    """CSV of the results with spreadsheet formulas neutralised."""
+    from pandas.api.types import is_numeric_dtype
+
+    from agent.catalog import escape_formula
+
+    frame = frame.copy()
+    for column in frame.columns:
+        if not is_numeric_dtype(frame[column]):  # text columns (object or pandas' string dtype)
+            frame[column] = frame[column].map(escape_formula)
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+    return buffer.getvalue()

@@ -1,0 +1,92 @@
+"""One sales-history file, every door: the chat's reader and the catalog scorer accept it and read the same
+numbers (issue 15: one table reader). The file uses other column spellings, "$" prices, thousands
+separators and dates out of order, as a shop export does."""
+
+import math
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from agent.catalog import CatalogError, contexts_for, read_table, read_upload, score_files
+from agent.registry import product_policy
+from ui.facts import MerchantFacts, facts_from_history_file, facts_from_history_upload
+
+HISTORY = (
+    "SKU,Date,Unit Price,Qty,Competitor\n"
+    "MUG-1,2026-03-15,$13.25,\"1,050\",$13.50\n"
+    "MUG-1,2026-03-01,$11.00,\"1,200\",\n"
+    "MUG-1,2026-03-08,\"$12.50\",\"1,100\",$13.00\n"
+)
+PRODUCTS = "sku,unit_cost,current_price\nMUG-1,$4.00,$13.25\n"
+EXPECTED = [(11.0, 1200.0, None), (12.5, 1100.0, 13.0), (13.25, 1050.0, 13.5)]  # in date order
+
+
+@pytest.fixture
+def files(tmp_path):
+    history, products = tmp_path / "sales.csv", tmp_path / "products.csv"
+    history.write_text(HISTORY)
+    products.write_text(PRODUCTS)
+    return products, history
+
+
+def test_the_chat_and_the_catalog_read_the_same_numbers(files):
+    products, history = files
+    chat = facts_from_history_file(history, MerchantFacts(unit_cost=4.0))
+    assert [(s.price, s.units, s.competitor_price) for s in chat.sales] == EXPECTED
+    [(sku, ctx, err)] = contexts_for(read_table(products), read_table(history))
+    assert (sku, err) == ("MUG-1", None)
+    assert [(r.price, r.units, r.competitor_price) for r in ctx.history] == EXPECTED
+    assert [r.period for r in ctx.history] == [0, 1, 2]
+    assert ctx.product.unit_cost == 4.0 and ctx.product.current_price == 13.25
+    assert chat.context().history == ctx.history  # the same rows, field for field
+
+
+def test_the_catalog_scorer_scores_it(files, tmp_path):
+    products, history = files
+    summary = score_files(products, history, tmp_path / "out.csv", product_policy("ts"), progress=False)
+    assert (summary.scored, summary.errors, summary.warnings) == (1, 0, [])
+    row = read_table(tmp_path / "out.csv").iloc[0]
+    assert row["error"] is None and math.isfinite(float(row["recommended_price"]))
+
+
+def test_uploaded_bytes_read_like_the_file(files):
+    products, history = files
+    assert read_upload(history.read_bytes(), "sales.csv").equals(read_table(history))
+    upload = facts_from_history_upload(history.read_bytes(), "/some/where/sales.csv", MerchantFacts())
+    assert [(s.price, s.units, s.competitor_price) for s in upload.sales] == EXPECTED
+    assert upload.source == "file sales.csv"
+
+
+def test_a_typed_parquet_export_reads_the_same(tmp_path):
+    import datetime as dt
+
+    path = tmp_path / "sales.parquet"
+    pq.write_table(pa.table({"date": [dt.date(2026, 3, 15), dt.date(2026, 3, 1), dt.date(2026, 3, 8)],
+                             "quantity": [1050, 1200, 1100], "selling_price": [13.25, 11.0, 12.5],
+                             "competitor_price": [13.5, None, 13.0]}), path)
+    chat = facts_from_history_file(path, MerchantFacts())
+    assert [(s.price, s.units, s.competitor_price) for s in chat.sales] == EXPECTED
+
+
+def test_a_bad_cell_is_named_at_both_doors(tmp_path, files):
+    products, _ = files
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HISTORY.replace("$12.50", "twelve"))
+    with pytest.raises(ValueError, match=r"bad.csv, row 3, column 'price': expected an amount of money") as err:
+        facts_from_history_file(bad, MerchantFacts())
+    assert "\n" not in str(err.value) and str(tmp_path) not in str(err.value)
+    [(_, ctx, error)] = contexts_for(read_table(products), read_table(bad))
+    assert ctx is None and error == "history period 1: price: not a number ('twelve')"
+
+
+def test_upload_errors_name_the_problem_never_a_path():
+    with pytest.raises(CatalogError) as err:
+        read_upload(b"PK\x03\x04", "sales.xlsx")
+    assert str(err.value).startswith("unsupported file type")
+    with pytest.raises(CatalogError, match="^empty table \\(no rows\\)$"):
+        read_upload(b"price,units\n", "sales.csv")
+    with pytest.raises(CatalogError, match="^not readable as PARQUET"):
+        read_upload(b"not parquet", "sales.parquet")
+    with pytest.raises(ValueError, match="^I could not read sales.parquet: not readable as PARQUET"):
+        facts_from_history_upload(b"not parquet", "/tmp/gradio/x/sales.parquet", MerchantFacts())
