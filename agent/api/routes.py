@@ -79,7 +79,7 @@ async def score_rows(body: ScoreRequest, fmt: Format = FORMAT, service: PricingS
 
 @pricing.post("/score/files", response_model=ScoreResponse, responses=SCORE_RESPONSES)
 async def score_files(request: Request,
-                      products: UploadFile = File(description="Products table: .csv, .tsv, .xlsx, .parquet or "
+                      products: UploadFile = File(description="Products table: .csv, .csv.gz, .parquet or "
                                                               ".jsonl (the file name picks the reader)."),
                       history: UploadFile | None = File(None, description="Optional sales history, same formats."),
                       fmt: Format = FORMAT, service: PricingService = Depends(get_service),
