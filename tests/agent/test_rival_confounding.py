@@ -16,6 +16,7 @@ import agent.generation as generation
 from agent.candidates import build_toolbox, rule_candidate
 from agent.hypotheses import rival_confounded
 from agent.policy import LLMPolicy, ToolboxPolicy
+from agent.registry import in_process_policies
 from agent.tiny import tiny_model
 from env.audit import duopoly, play
 from env.context import Guardrails, HistoryRow, PricingContext, Product
@@ -77,7 +78,7 @@ def test_two_copies_of_the_rule_price_near_nash_not_monopoly_in_self_play():
     """The Calvano duopoly (Nash 1.47, joint-profit 1.93): before the probe both copies sat at 2.02."""
     task = duopoly("self", "toolbox", 1.0, 40, 0)
     eq = task_equilibria(task)
-    episode, _ = play("toolbox", task, 0)
+    episode, _ = play("toolbox", task, 0, factories=in_process_policies())
     tail = slice(20, 40)
     midpoint = (eq.nash_prices[0] + eq.monopoly_prices[0]) / 2
     assert episode.ours[tail].mean() < midpoint and episode.rival[tail].mean() < midpoint
