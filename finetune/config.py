@@ -15,6 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from env.errors import describe_error
+
 
 class ConfigError(ValueError):
     """A config file that cannot be used; the message names the file and the field."""
@@ -199,12 +201,6 @@ class RLRunConfig(_Config):
         return self
 
 
-def _format_error(err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "config"
-    return f"{where}: {first['msg']}"
-
-
 def load_config(path: str | Path, kind: type[_Config]) -> _Config:
     """Reads and validates a YAML config; relative paths in it stay relative to the working directory."""
     path = Path(path)
@@ -219,4 +215,4 @@ def load_config(path: str | Path, kind: type[_Config]) -> _Config:
     try:
         return kind.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(f"config {path}: {_format_error(err)}") from err
+        raise ConfigError(f"config {path}: {describe_error(err, 'config')}") from err

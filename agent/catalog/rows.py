@@ -36,9 +36,10 @@ from agent.catalog.schema import (
     require,
 )
 from agent.catalog.tables import inspect_inputs, iter_table, normalize_frame, with_columns
-from agent.catalog.values import lenient_number, period_keys, short
+from agent.catalog.values import lenient_number, period_keys
 from agent.guardrails import GuardrailConflict, hard_range
-from env.context import MIN_PRICE_AMOUNT, PricingContext
+from env.context import PricingContext
+from env.errors import field_message
 
 Item = tuple[str | None, PricingContext | None, str | None]
 RowItem = tuple[dict, PricingContext | None, str | None]  # (product row, context or None, error or None)
@@ -48,26 +49,6 @@ class HistoryLookup(Protocol):
     """Where a SKU's history rows come from: a dict in memory, or one Arrow bucket of a streamed run."""
 
     def get(self, sku: str, default: list[dict], /) -> list[dict]: ...
-
-
-def _field_message(e: dict) -> str:
-    kind, value = e["type"], e.get("input")
-    if kind == "missing":
-        return "missing"
-    if isinstance(value, str) and value.lower().lstrip("+-") in ("nan", "inf", "infinity"):
-        return f"not a finite number ({short(value)})"
-    if kind in ("float_parsing", "float_type"):
-        return f"not a number ({short(value)})"
-    if kind in ("int_parsing", "int_type", "int_from_float"):
-        return f"not a whole number ({short(value)})"
-    if kind == "value_error":
-        return e["msg"].removeprefix("Value error, ")
-    if kind == "less_than_equal":
-        return f"above the plausibility limit of {e['ctx']['le']:g} (got {short(value)})"
-    if kind == "greater_than_equal" and e["ctx"]["ge"] == MIN_PRICE_AMOUNT:
-        return f"must be a price of at least {MIN_PRICE_AMOUNT:g} (got {short(value)})"
-    text = e["msg"].replace("Input should be", "must be")
-    return text + (f" (got {short(value)})" if isinstance(value, str | int | float) else "")
 
 
 def _label(loc: tuple, periods: Sequence[object]) -> str:
@@ -82,7 +63,7 @@ def _label(loc: tuple, periods: Sequence[object]) -> str:
 def describe_row_error(err: ValidationError, periods: Sequence[object] = ()) -> str:
     """A pydantic error on one catalog row as a short line naming the field(s)."""
     errors = err.errors()
-    parts = [f"{_label(tuple(e['loc']), periods)}: {_field_message(e)}" for e in errors[:3]]
+    parts = [f"{_label(tuple(e['loc']), periods)}: {field_message(e)}" for e in errors[:3]]
     more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
     return "; ".join(parts) + more
 
