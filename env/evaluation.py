@@ -35,6 +35,7 @@ from tqdm import tqdm
 from env.distribution import sample_task
 from env.episode import (
     Factories,
+    OnStep,
     PolicyFactory,
     Trajectory,
     build_policy,
@@ -103,27 +104,49 @@ class TaskRun:
         return self.trajectories["oracle"]
 
 
+Progress = Callable[[str, int, int], None]  # (policy label, periods done, horizon) after each decision
+
+
+def _ticker(progress: Progress | None, label: str, horizon: int) -> OnStep | None:
+    """`progress(label, t, horizon)` after the t-th decision of one episode (t = 1, 2, ...)."""
+    if progress is None:
+        return None
+    done = 0
+
+    def tick(*_step) -> None:
+        nonlocal done
+        done += 1
+        progress(label, done, horizon)
+
+    return tick
+
+
 def _play_named(task: TaskSpec, names: Sequence[str], seed: int, oracle: Trajectory,
-                factories: Factories | None) -> TaskRun:
+                factories: Factories | None, progress: Progress | None = None) -> TaskRun:
     """Plain (one-market) policies on one task, each against the oracle run `oracle`."""
     episode_seed = _seed(task.seed, seed)
     run = TaskRun([], {"oracle": oracle})
     for name in names:
         traj = oracle if name == "oracle" else play_episode(
-            build_policy(name, task, factories), task, episode_seed, _seed(seed, task.task_id, name), factories)
+            build_policy(name, task, factories), task, episode_seed, _seed(seed, task.task_id, name), factories,
+            on_step=_ticker(progress, name, task.horizon))
         run.trajectories[name] = traj
         run.rows.append(task_metrics(traj, oracle, task, name))
     return run
 
 
-def evaluate_task(task: TaskSpec, policies: Sequence[str], seed: int, factories: Factories | None = None) -> TaskRun:
+def evaluate_task(task: TaskSpec, policies: Sequence[str], seed: int, factories: Factories | None = None,
+                  progress: Progress | None = None) -> TaskRun:
     """All policies (and the oracle) on one task with common random numbers.
 
     A name in `factories` is built by its factory (the web simulator makes the LLM take a shared
-    lock per decision); the others are the oracle and the classical pricers.
+    lock per decision); the others are the oracle and the classical pricers. `progress(label, t,
+    horizon)` runs after each decision, the oracle's first (as `oracle`), then each policy's in
+    order: it changes no number, and an exception it raises stops the run (the web simulator's Stop).
     """
-    oracle = play_episode(OraclePolicy(task), task, _seed(task.seed, seed), 0, factories)
-    return _play_named(task, policies, seed, oracle, factories)
+    oracle = play_episode(OraclePolicy(task), task, _seed(task.seed, seed), 0, factories,
+                          on_step=_ticker(progress, "oracle", task.horizon))
+    return _play_named(task, policies, seed, oracle, factories, progress)
 
 
 def _evaluate_job(args: tuple[TaskSpec, tuple[str, ...], int]) -> TaskRun:

@@ -5,7 +5,7 @@ the HTTP API holds, so a chat, a catalog run and an API request never generate o
 time, and all three give the same price for the same product (seeded from the SKU).
 
 Named API endpoints (for `gradio_client`): `/chat`, `/load_sku`, `/upload_history`,
-`/update_facts`, `/score_catalog`, `/simulate`.
+`/update_facts`, `/score_catalog`, `/simulate`, `/stop_simulation` (stops the session's running simulations).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from env.errors import describe_error
 from ui.assistant import GREETING, Assistant, ChatState, Turn
 from ui.charts import change_histogram, simulation_charts
 from ui.facts import MerchantFacts, Sale
+from ui.simulation import SimulationRuns, SimulationStopped, period_progress
 
 SIM_POLICIES = ["llm", "toolbox", "evidence", "ts", "meta_ts", "cils", "ils", "cost_plus", "oracle"]
 SIM_DEFAULT = ["llm", "ts", "cils", "oracle"]
@@ -196,7 +197,12 @@ def build_ui(service: PricingService, policy_label: str = "llm") -> gr.Blocks:
         text += [f"- warning: {w}" for w in summary.warnings]
         return shown, str(change_histogram(table["change_pct"].tolist())), str(out), "\n".join(text)
 
-    def simulate(choice: str, index: float, horizon: float, policies: list[str],
+    runs = SimulationRuns()
+
+    def stop_simulation(request: gr.Request) -> None:
+        runs.stop(request.session_hash)
+
+    def simulate(choice: str, index: float, horizon: float, policies: list[str], request: gr.Request = None,
                  progress=gr.Progress()) -> tuple:
         from env.evaluation import evaluate_task, summarise
         from env.scenarios import make_scenario
@@ -211,13 +217,16 @@ def build_ui(service: PricingService, policy_label: str = "llm") -> gr.Blocks:
                 task = make_scenario(choice, **({"horizon": int(horizon)} if horizon else {}))
         except (ValueError, TypeError) as err:
             raise gr.Error(str(err)) from None
-        progress(0.1, desc=f"running {', '.join(policies)} on {task.task_id}")
-        try:
-            run = evaluate_task(task, list(policies), seed=0, factories={
-                name: lambda _task, name=name: OneDecisionAtATime(service.policy_by_name(name), service)
-                for name in policies})
-        except PolicyBusy as err:
-            raise gr.Error(f"The policy is busy with other requests: {err}") from None
+        progress(0.0, desc=f"running {', '.join(policies)} on {task.task_id}")
+        with runs.running(getattr(request, "session_hash", None) or "") as stopped:
+            try:
+                run = evaluate_task(task, list(policies), seed=0, factories={
+                    name: lambda _task, name=name: OneDecisionAtATime(service.policy_by_name(name), service)
+                    for name in policies}, progress=period_progress(progress, policies, task.horizon, stopped))
+            except PolicyBusy as err:
+                raise gr.Error(f"The policy is busy with other requests: {err}") from None
+            except SimulationStopped:
+                raise gr.Error("Stopped: the simulation was cancelled.") from None
         rows, oracle = run.rows, run.oracle
         regrets = {"oracle": [0.0] * len(oracle.prices)}
         profits = {"oracle": oracle.expected_profits.tolist()}
@@ -305,10 +314,13 @@ def build_ui(service: PricingService, policy_label: str = "llm") -> gr.Blocks:
                 index = gr.Number(value=0, precision=0, label="Test task index")
                 horizon = gr.Number(value=0, precision=0, minimum=0, label="Periods (0: the market's own)")
             picked = gr.CheckboxGroup(SIM_POLICIES, value=SIM_DEFAULT, label="Policies")
-            run = gr.Button("Run", variant="primary")
+            with gr.Row():
+                run = gr.Button("Run", variant="primary")
+                stop = gr.Button("Stop", variant="stop")
             sim_header = gr.Markdown()
             sim_table = gr.Dataframe(interactive=False)
             sim_chart = gr.Image(type="filepath", label="Profit, regret and prices")
-            run.click(simulate, [choice, index, horizon, picked], [sim_header, sim_table, sim_chart],
-                      api_name="simulate")
+            running = run.click(simulate, [choice, index, horizon, picked], [sim_header, sim_table, sim_chart],
+                                api_name="simulate")
+            stop.click(stop_simulation, None, None, cancels=[running], api_name="stop_simulation")
     return blocks

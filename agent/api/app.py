@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException
+import fastapi_offline
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
 
 from agent.api.errors import install_error_handlers
 from agent.api.guard import Gate, token_ok
@@ -21,6 +26,8 @@ TOKEN_ENV = "PRICING_API_TOKEN"
 MAX_BODY_BYTES = 10_000_000
 MAX_SKUS = 10_000
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+DOCS_ASSETS = "/docs-assets"  # Swagger UI's and ReDoc's JS/CSS, served from the fastapi-offline package
+_ASSETS_DIR = Path(fastapi_offline.__file__).parent / "static"
 
 DESCRIPTION = """Price recommendations with their evidence and guardrails, for one product or a whole catalog.
 
@@ -45,6 +52,7 @@ def create_app(policy: Any = None, policy_name: str = "llm", model: str | None =
     token = token or os.environ.get(TOKEN_ENV) or None
     service = service or PricingService(policy, policy_name, model, adapter, lock_wait_s=lock_wait_s)
     app = FastAPI(title="LLM pricing assistant API", version="0.2.0", description=DESCRIPTION,
+                  docs_url=None, redoc_url=None,  # the CDN's copies: served from disk instead (_offline_docs)
                   responses={413: {"model": ErrorBody, "description": "Body or catalog over the limit"},
                              422: {"model": ErrorBody, "description": "Invalid request; `message` names the field"}})
     app.state.service, app.state.max_skus, app.state.max_body_bytes = service, max_skus, max_body_bytes
@@ -52,10 +60,39 @@ def create_app(policy: Any = None, policy_name: str = "llm", model: str | None =
     app.add_middleware(Gate, max_body_bytes=max_body_bytes, token=token)
     guarded = [Depends(_bearer_check(token))] if token is not None else []
     app.include_router(ops)
+    _offline_docs(app)
     app.include_router(pricing, dependencies=guarded,
                        responses={401: {"model": ErrorBody, "description": "Missing or wrong bearer token"}}
                        if token is not None else None)
     return app
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc with their JS and CSS from disk, so the docs work without internet.
+    Open like /healthz: the gate guards /v1 only. Added before anything mounted at `/` (the Gradio page)."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=_ASSETS_DIR), name="docs-assets")
+    redirect = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(openapi_url=root + app.openapi_url, title=f"{app.title} - docs",
+                                   oauth2_redirect_url=root + redirect,
+                                   swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+                                   swagger_ui_parameters={"validatorUrl": None})  # no call to the validator's site
+
+    @app.get(redirect, include_in_schema=False)
+    def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_redoc_html(openapi_url=root + app.openapi_url, title=f"{app.title} - ReDoc",
+                              redoc_js_url=f"{root}{DOCS_ASSETS}/redoc.standalone.js",
+                              redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png", with_google_fonts=False)
 
 
 def _bearer_check(token: str):
