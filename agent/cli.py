@@ -127,10 +127,17 @@ def serve_api(
     serve(host=host, port=port, policy_name=policy, model=model, adapter=adapter)
 
 
+COLUMNS_HELP = ("Which file column holds which catalog column, e.g. \"sku=Variant SKU,unit_cost=Cost per item,"
+                "history.units=Qty\" (history.* for the history file). Shopify, WooCommerce and Amazon exports are "
+                "recognised without it.")
+
+
 @app.command()
 def score(
-    products: Path = typer.Argument(..., help="Products table (CSV, Parquet or JSON Lines), or one combined table."),
-    history: Path | None = typer.Argument(None, help="Long-format sales history: sku, period, price, units, ..."),
+    products: Path = typer.Argument(..., help="Products table (CSV/TSV, .xlsx, Parquet or JSON Lines; a Shopify, "
+                                              "WooCommerce or Amazon export), or one combined table."),
+    history: Path | None = typer.Argument(None, help="Sales history: sku, period (or date), price, units, ...; or a "
+                                                     "Shopify / WooCommerce orders export (summed per week)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output file; its extension picks CSV, Parquet or JSONL."),
     policy: str = typer.Option("llm", help="llm, a classical pricer (ts, cost_plus, ...) or module:factory."),
     model: str | None = typer.Option(None, help=MODEL_HELP),
@@ -140,15 +147,17 @@ def score(
     resume: bool = typer.Option(True, "--resume/--no-resume",
                                 help="Continue an interrupted run of the same inputs (--no-resume starts over)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    columns: str | None = typer.Option(None, "--columns", help=COLUMNS_HELP),
 ) -> None:
     """Score a whole catalog: one recommended price per SKU, with evidence columns and per-row errors."""
-    from agent.catalog import load_policy, parts_folder, score_files
+    from agent.catalog import ColumnMap, load_policy, parts_folder, score_files
 
     with user_errors():
+        mapping = ColumnMap.parse(columns)
         chosen = load_policy(policy, model, adapter)
         try:
             summary = score_files(products, history, out, chosen, batch_size=batch_size, chunk_size=chunk_size,
-                                  resume=resume, progress=progress)
+                                  resume=resume, progress=progress, mapping=mapping)
         except KeyboardInterrupt:
             typer.echo(f"interrupted: finished chunks are kept in {parts_folder(out)}; run the same command "
                        "again to resume", err=True)
@@ -170,18 +179,20 @@ def recommend(
     model: str | None = typer.Option(None, help=MODEL_HELP),
     adapter: str | None = typer.Option(None, help=ADAPTER_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the whole recommendation as JSON."),
+    columns: str | None = typer.Option(None, "--columns", help=COLUMNS_HELP),
 ) -> None:
     """Recommend a price for one SKU of a catalog, with the evidence and the rules that bound it."""
-    from agent.catalog import find_context, load_policy
+    from agent.catalog import ColumnMap, find_context, load_policy
     from agent.demo_catalog import demo_catalog_paths
     from agent.recommend import recommend as run
 
     with user_errors():
+        mapping = ColumnMap.parse(columns)
         if products is None:
             if history is not None:
                 raise ValueError("history: give --products too (without it the demo catalog is used)")
             products, history = demo_catalog_paths()
-        context = find_context(sku, products, history)
+        context = find_context(sku, products, history, mapping)
         chosen = load_policy(policy, model, adapter)
         rec = run(context, chosen)
     if as_json:

@@ -203,6 +203,47 @@ def _supported(context: PricingContext, allowed: tuple[float, float]) -> tuple[f
     return max(low, data_low), min(high, data_high)
 
 
+def _competitor(context: PricingContext) -> float | None:
+    comp = context.competitor_price
+    if comp is None and context.history and context.history[-1].competitor_price is not None:
+        comp = context.history[-1].competitor_price
+    return comp
+
+
+def _unit_draws(post: _Posterior, prices: np.ndarray, comp: float | None, seed: int) -> np.ndarray:
+    """Expected units at `prices` under each seeded posterior draw (draws x prices)."""
+    rng = np.random.default_rng(seed)
+    draws = rng.multivariate_normal(np.array(post.mean), np.array(post.cov), size=_DRAWS, method="cholesky")
+    log_rel = np.log(prices / post.p_ref)
+    comp_term = 0.0
+    if post.with_competitor and comp is not None:
+        comp_term = draws[:, 2:3] * math.log(comp / post.p_ref)
+    smear = math.exp(post.noise**2 / 2)  # mean of lognormal noise
+    return np.exp(draws[:, :1] + draws[:, 1:2] * log_rel[None, :] + comp_term) * smear
+
+
+def profit_change_band(context: PricingContext, price: float, seed: int = 0) -> tuple[float, float, float] | None:
+    """(mean, low, high): the expected change in profit per period of `price` against the current price,
+    with its 90% band, from the same seeded posterior draws as `compute_evidence` (paired: each draw prices
+    both, so what the two prices share in uncertainty cancels). None without a fit."""
+    post, _ = _fit(context)
+    if post is None:
+        return None
+    current, cost = context.product.current_price, context.product.unit_cost
+    prices = np.array([price, current])
+    profit = (prices - cost)[None, :] * _unit_draws(post, prices, _competitor(context), seed)
+    change = profit[:, 0] - profit[:, 1]
+    low, high = np.percentile(change, BAND)
+    return float(change.mean()), float(low), float(high)
+
+
+def _pct(price: float, reference: float) -> str:
+    """'23% below' / '30% above': the true distance of `price` from `reference` (a price 1/1.3 of the lowest
+    price tried is 23% below it, not 30%)."""
+    change = 100 * (price / reference - 1)
+    return f"{abs(change):.0f}% {'above' if change >= 0 else 'below'}"
+
+
 def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
     """Fits demand on the history and derives the curve, optimum and competitor gap."""
     post, fit = _fit(context)
@@ -212,9 +253,7 @@ def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
     ranges = {"search_range": (allowed_low, allowed_high), "supported_range": (low, high)}
     cost = context.product.unit_cost
     notes: list[str] = []
-    comp = context.competitor_price
-    if comp is None and context.history and context.history[-1].competitor_price is not None:
-        comp = context.history[-1].competitor_price
+    comp = _competitor(context)
     gap = None if comp is None else 100.0 * (context.product.current_price - comp) / comp
     if post is None:
         notes.append("no usable sales history: demand cannot be estimated, so no profit curve")
@@ -225,14 +264,7 @@ def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
             [context.product.current_price]]
     prices = np.unique(np.concatenate(grid))
     prices = prices[(prices >= allowed_low) & (prices <= allowed_high)]
-    rng = np.random.default_rng(seed)
-    draws = rng.multivariate_normal(np.array(post.mean), np.array(post.cov), size=_DRAWS, method="cholesky")
-    log_rel = np.log(prices / post.p_ref)
-    comp_term = 0.0
-    if post.with_competitor and comp is not None:
-        comp_term = draws[:, 2:3] * math.log(comp / post.p_ref)
-    smear = math.exp(post.noise**2 / 2)  # mean of lognormal noise
-    units = np.exp(draws[:, :1] + draws[:, 1:2] * log_rel[None, :] + comp_term) * smear
+    units = _unit_draws(post, prices, comp, seed)
     mean_units = units.mean(axis=0)
     profit = (prices - cost)[None, :] * units
     mean_profit = profit.mean(axis=0)
@@ -247,12 +279,14 @@ def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
     at_top, at_bottom = best == inside[-1], best == inside[0]
     if choke is not None and high < allowed_high:
         notes.append(f"nothing sold at {choke:.2f} although there was stock: prices stay below it")
+    seen = [r.price for r in context.history] + [context.product.current_price]
     if at_top and high < allowed_high and choke is None:
-        notes.append(f"profit still rises at {high:.2f}, 30% above the highest price tried: the model does not "
-                     "extrapolate further, so try this price and let the sales decide")
+        notes.append(f"profit still rises at {high:.2f}, {_pct(high, max(seen))} the highest price tried "
+                     f"({max(seen):.2f}): the model does not extrapolate further, so try this price and let the "
+                     "sales decide")
     elif at_bottom and low > allowed_low:
-        notes.append(f"profit still rises towards {low:.2f}, 30% below the lowest price tried: the model does not "
-                     "extrapolate further")
+        notes.append(f"profit still rises towards {low:.2f}, {_pct(low, min(seen))} the lowest price tried "
+                     f"({min(seen):.2f}): the model does not extrapolate further")
     elif at_top and context.guardrails.max_price is None:
         notes.append("profit still rises at the top of the searched range: demand looks inelastic here")
     if not fit.identified:

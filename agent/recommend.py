@@ -4,6 +4,16 @@ The rationale is grounded: its numbers are formatted from the evidence and the g
 record, never copied from the model. The model's own one-line reason is shown only when every
 number it quotes is one the evidence or the context holds (within rounding); otherwise it is
 dropped and a flag says so.
+
+Safe by default (issue 16): every recommendation here runs the guardrails with the default cap per
+period (`env.context.DEFAULT_MAX_CHANGE`, 15%, where the merchant set no `max_change`; see
+`agent.guardrails` rule 5b). It lives here and not in the guardrails themselves because this is the one
+door every merchant-facing price goes through (chat and API via `agent.service`, the catalog scorer, the
+CLI), while the simulated market never calls the guardrails and the RL reward calls them without the
+cap: benchmark numbers and training rewards of the simulated policies stay what they were. A rule that
+holds the price at its bound counts as binding. Where the expected gain lies inside its own 90% band
+(`agent.evidence.profit_change_band`), the rationale says so, offers a smaller step or holding, and
+carries a price test (`agent.price_test`) that would settle it.
 """
 
 from __future__ import annotations
@@ -16,9 +26,10 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from agent.evidence import Evidence, compute_evidence
+from agent.evidence import Evidence, compute_evidence, profit_change_band
 from agent.guardrails import BindingRule, apply_guardrails
 from agent.policy import Proposal
+from agent.price_test import PriceTest, design_price_test
 from env.context import Policy, PricingContext
 
 
@@ -44,6 +55,11 @@ class Recommendation(BaseModel):
     expected_profit_low: float | None
     expected_profit_high: float | None
     expected_profit_change: float | None  # per period, vs keeping the current price
+    expected_profit_change_low: float | None = None  # its 90% band (paired posterior draws)
+    expected_profit_change_high: float | None = None
+    gain_uncertain: bool = False  # the band of the change holds zero: the evidence cannot tell the prices apart
+    smaller_step: float | None = None  # half way to the price (guardrails applied), offered when uncertain
+    price_test: PriceTest | None = None  # how to settle it by measuring, offered when uncertain
     confidence: Literal["high", "medium", "low"]
     rationale: str
     model_reason: str | None
@@ -133,14 +149,47 @@ def explain(context: PricingContext, evidence: Evidence, price: float, binding: 
         parts.append(f"The competitor charges {_money(evidence.competitor_price)}; we are currently "
                      f"{abs(gap):.1f}% {'above' if gap > 0 else 'below'} it.")
     for rule in binding:
-        parts.append(f"Guardrail {rule.rule}: {rule.detail} ({_money(rule.before)} → {_money(rule.after)}).")
+        parts.append(f"Guardrail {rule.rule}: {rule.words()}.")
     parts.append(f"Confidence: {confidence}.")
     return " ".join(parts)
 
 
+def uncertain_words(rec: Recommendation, plan: bool = True) -> str:
+    """The plain words for a gain inside its uncertainty: what the evidence cannot tell, what to do instead
+    (and, with `plan`, the price test that would settle it)."""
+    now, price = _money(rec.previous_price), _money(rec.price)
+    change = rec.expected_profit_change
+    text = (f"The expected {'gain' if change >= 0 else 'change in profit'}, {change:+,.2f} per period, is inside "
+            f"its 90% band ({rec.expected_profit_change_low:+,.2f} to {rec.expected_profit_change_high:+,.2f}): "
+            f"the sales so far cannot tell whether {price} earns more than {now}. ")
+    step = f"a smaller step to {_money(rec.smaller_step)}, or " if rec.smaller_step is not None else ""
+    test = rec.price_test
+    text += f"Safer: {step}hold {now}" + (f" and test {price} against it." if test and test.feasible else ".")
+    return text + (f" {test.plan}" if plan and test is not None else "")
+
+
+def _uncertainty(context: PricingContext, evidence: Evidence, price: float, point) -> dict:
+    """The change band, and where it holds zero a smaller step and a price test."""
+    current = context.product.current_price
+    if point is None or evidence.at_current is None or abs(price - current) < 0.005:
+        return {}
+    band = profit_change_band(context, price)
+    if band is None:
+        return {}
+    _, low, high = band
+    out = {"expected_profit_change_low": low, "expected_profit_change_high": high}
+    if not low < 0 < high:
+        return out
+    step = apply_guardrails(current + (price - current) / 2, context, default_cap=True).price
+    if abs(step - current) < 0.01 or abs(step - price) < 0.01:
+        step = None
+    return out | {"gain_uncertain": True, "smaller_step": step,
+                  "price_test": design_price_test(context, evidence, price)}
+
+
 def build_recommendation(context: PricingContext, evidence: Evidence, proposal: Proposal, policy: Policy,
                          latency_ms: float) -> Recommendation:
-    guarded = apply_guardrails(proposal.price, context)
+    guarded = apply_guardrails(proposal.price, context, default_cap=True)
     price = guarded.price
     point = evidence.point(price)
     flags = []
@@ -165,20 +214,27 @@ def build_recommendation(context: PricingContext, evidence: Evidence, proposal: 
     profit_change = None
     if point is not None and evidence.at_current is not None:
         profit_change = point.profit - evidence.at_current.profit
-    return Recommendation(
+    uncertainty = _uncertainty(context, evidence, price, point)
+    if uncertainty.get("gain_uncertain"):
+        flags.append("gain uncertain: the 90% band of the expected profit change holds zero")
+    rec = Recommendation(
         sku=context.product.sku, price=price, previous_price=current,
         change_pct=100 * (price - current) / current, proposed_price=proposal.price,
         expected_units=point.units if point else None, expected_units_low=point.units_low if point else None,
         expected_units_high=point.units_high if point else None,
         expected_profit=point.profit if point else None, expected_profit_low=point.profit_low if point else None,
         expected_profit_high=point.profit_high if point else None, expected_profit_change=profit_change,
-        confidence=confidence, rationale=explain(context, evidence, price, guarded.binding, point, confidence,
-                                                 proposal.candidate_words),
-        model_reason=reason, candidate=proposal.candidate, evidence=evidence, binding_rules=guarded.binding,
+        **uncertainty, confidence=confidence,
+        rationale=explain(context, evidence, price, guarded.rules, point, confidence, proposal.candidate_words),
+        model_reason=reason, candidate=proposal.candidate, evidence=evidence, binding_rules=guarded.rules,
         flags=flags,
         policy=policy.name, model_id=getattr(policy, "model_id", None), adapter_id=getattr(policy, "adapter_id", None),
         latency_ms=latency_ms,
     )
+    if rec.gain_uncertain:  # said plainly, before the confidence
+        head, _, tail = rec.rationale.rpartition(" Confidence: ")
+        rec.rationale = f"{head} {uncertain_words(rec)} Confidence: {tail}"
+    return rec
 
 
 def recommend_batch(contexts: Sequence[PricingContext], policy: Policy,

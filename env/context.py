@@ -28,6 +28,12 @@ NAME_LIMIT = 2000
 # price seen (current, history, rivals): a sanity band that stops a runaway proposal, overridable by
 # setting `max_price` or `default_max_multiple`.
 DEFAULT_MAX_MULTIPLE = 3.0
+# With no `max_change` of the merchant's own, a recommendation (chat, API, catalog, CLI) moves the price by at
+# most this share per period: a price move on thin evidence stays a step, checked by the sales it brings
+# (issue 16). Overridable per product (`default_max_change`, None switches it off; an explicit `max_change`
+# always wins). Only `agent.recommend` applies it: the simulated market and the RL reward measure the pricers
+# themselves, so their contexts carry the field but nothing there enforces it.
+DEFAULT_MAX_CHANGE = 0.15
 
 
 class _Strict(BaseModel):
@@ -83,6 +89,12 @@ class Guardrails(_Strict):
         description="With no max_price, no price above this multiple of the highest price seen (current, "
                     "history, rivals). With no floor of any kind (min_price, map_price, min_margin), none below "
                     "the unit cost.",
+    )
+    default_max_change: float | None = Field(
+        default=DEFAULT_MAX_CHANGE, gt=0,
+        description="With no max_change, a recommendation moves the price at most this share per period "
+                    f"(default {DEFAULT_MAX_CHANGE:.0%}); null switches the default cap off. A max_change of your own "
+                    "always wins.",
     )
 
     def has_floor(self) -> bool:

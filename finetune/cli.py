@@ -69,6 +69,18 @@ def sft(config: Path = CONFIG) -> None:
     typer.echo(f"SFT adapter -> {adapter}")
 
 
+@app.command()
+def reader(config: Path = CONFIG) -> None:
+    """Train the chat's message reader: a LoRA that copies a merchant's message into facts (issue 16)."""
+    from finetune.config import load_config
+    from finetune.message_reader import ReaderRunConfig, run_reader_sft
+
+    with _guard():
+        cfg = load_config(config, ReaderRunConfig)
+        adapter = run_reader_sft(cfg)
+    typer.echo(f"message reader adapter -> {adapter}")
+
+
 def _rl(config: Path, algorithm: str) -> None:
     from finetune.config import RLRunConfig, load_config
     from finetune.rl import run_rl

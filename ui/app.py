@@ -112,9 +112,10 @@ class OneDecisionAtATime:
             return self.policy.act(context)
 
 
-def build_ui(service: PricingService, policy_label: str = "llm") -> gr.Blocks:
-    """The three tabs, pricing through `service` (the API's pricing service)."""
-    assistant = Assistant(service)
+def build_ui(service: PricingService, policy_label: str = "llm", reader=None) -> gr.Blocks:
+    """The three tabs, pricing through `service` (the API's pricing service); the chat reads messages
+    with `reader` (a `ui.message_reader.MessageReader`; None: the pattern matcher alone)."""
+    assistant = Assistant(service, reader)
     products_path, history_path = demo_catalog_paths()
     demo_skus = read_table(products_path, ["sku"])["sku"].tolist()
 
@@ -168,17 +169,29 @@ def build_ui(service: PricingService, policy_label: str = "llm") -> gr.Blocks:
             return assistant.use_facts(facts, "Using the facts as corrected in the form.")
         return guarded(run, history, raw_state, "(updated the facts in the form)")
 
-    def score_catalog(products_file: Any, history_file: Any, progress=gr.Progress(track_tqdm=True)) -> tuple:
+    def score_catalog(products_file: Any, history_file: Any, columns: str | None = "",
+                      progress=gr.Progress(track_tqdm=True)) -> tuple:
+        import logging
+
+        from agent.catalog import ColumnMap
+
         products = getattr(products_file, "name", products_file) or products_path
         hist = getattr(history_file, "name", history_file) or (history_path if not products_file else None)
         out = Path(tempfile.mkdtemp(prefix="pricing-scored-")) / "recommendations.csv"
         try:
+            mapping = ColumnMap.parse(columns or None)
             with service.held() as policy:
-                summary = score_files(products, hist, out, policy, resume=False, progress=True)
+                summary = score_files(products, hist, out, policy, resume=False, progress=True, mapping=mapping)
         except PolicyBusy as err:
-            raise gr.Error(f"The policy is busy with other requests: {err}") from None
+            raise gr.Error(f"The policy is busy with other requests: {err}", print_exception=False) from None
         except (CatalogError, ValueError, FileNotFoundError) as err:
-            raise gr.Error(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+            # a merchant's mistake: one line, the file's name instead of the server's temporary path
+            text = str(err).splitlines()[0] if str(err) else type(err).__name__
+            for path in (products, hist):
+                if path:
+                    text = text.replace(str(path), Path(str(path)).name)
+            logging.getLogger("ui.catalog").warning("catalog not scored: %s", text)
+            raise gr.Error(text, print_exception=False) from None
         table = pd.read_csv(out, dtype=str, keep_default_na=False)
         numeric = ["current_price", "recommended_price", "change_pct", "expected_units", "expected_profit",
                    "expected_profit_change", "elasticity"]
@@ -287,13 +300,19 @@ def build_ui(service: PricingService, policy_label: str = "llm") -> gr.Blocks:
             update.click(update_facts, [*form, conversation, state], outputs, api_name="update_facts")
 
         with gr.Tab("Catalog"):
-            gr.Markdown("Score a whole catalog: a products table (CSV, Parquet or JSON Lines) and, optionally, a "
-                        "long-format sales history. Without files, the demo catalog is scored.")
+            gr.Markdown("Score a whole catalog: a products table (CSV or text with any delimiter, Excel .xlsx, "
+                        "Parquet or JSON Lines; Shopify, WooCommerce and Amazon exports as they are) and, "
+                        "optionally, a sales history (or a Shopify / WooCommerce orders export). Without files, the "
+                        "demo catalog is scored.")
+            catalog_types = [".csv", ".tsv", ".txt", ".xlsx", ".parquet", ".jsonl", ".gz"]
             with gr.Row():
-                products_file = gr.File(label="Products", file_types=[".csv", ".parquet", ".jsonl"],
-                                        elem_id="products-file")
-                history_file = gr.File(label="Sales history (optional)", file_types=[".csv", ".parquet", ".jsonl"],
+                products_file = gr.File(label="Products", file_types=catalog_types, elem_id="products-file")
+                history_file = gr.File(label="Sales history (optional)", file_types=catalog_types,
                                        elem_id="history-file")
+            column_map = gr.Textbox("", label="Column mapping (optional)", elem_id="column-map", max_lines=2,
+                                    placeholder="sku=Variant SKU, unit_cost=Cost per item, history.units=Qty",
+                                    info="Which of your columns holds what, when the file's names are not "
+                                         "recognised; history.* for the sales-history file.")
             score = gr.Button("Score catalog", variant="primary", elem_id="score-button")
             summary = gr.Markdown()
             with gr.Row():
@@ -302,7 +321,7 @@ def build_ui(service: PricingService, policy_label: str = "llm") -> gr.Blocks:
             with gr.Row():
                 histogram = gr.Image(label="Price changes", type="filepath", height=320)
                 download = gr.File(label="Download all results (CSV)")
-            score.click(score_catalog, [products_file, history_file], [table, histogram, download, summary],
+            score.click(score_catalog, [products_file, history_file, column_map], [table, histogram, download, summary],
                         api_name="score_catalog")
 
         with gr.Tab("Simulator"):

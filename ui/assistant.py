@@ -22,11 +22,13 @@ from pydantic import BaseModel, ConfigDict
 from agent.candidates import score_price
 from agent.evidence import Evidence, compute_evidence
 from agent.guardrails import GuardrailConflict
-from agent.recommend import Recommendation
+from agent.price_test import PriceTest, read_price_test
+from agent.recommend import Recommendation, uncertain_words
 from agent.service import PricingService
-from env.context import PricingContext
+from env.context import DEFAULT_MAX_CHANGE, PricingContext
 from ui.charts import recommendation_chart
 from ui.facts import MerchantFacts, facts_from_context, facts_from_history_file, read_message
+from ui.message import Extraction, extract
 
 GREETING = ("Tell me about a product and how it sold, for example: *\"I sell a ceramic mug, it costs me $4, "
             "I sold 120 at $12 last week and 90 at $14 this week, my competitor is at $13.50 — what should I "
@@ -43,6 +45,7 @@ class ChatState(BaseModel):
     facts: MerchantFacts = MerchantFacts()
     recommended_price: float | None = None
     candidate: str | None = None  # the toolbox candidate behind it (compact-prompt adapters): what-ifs use its fit
+    price_test: PriceTest | None = None  # the test proposed with it: an uploaded sales file is read out against it
 
 
 @dataclass
@@ -87,7 +90,8 @@ def describe_facts(facts: MerchantFacts) -> str:
              f"margin floor {facts.min_margin:.0%}" if facts.min_margin is not None else "",
              f"max change {facts.max_change:.0%}" if facts.max_change is not None else ""]
     rules = [r for r in rules if r]
-    rows.append(f"- guardrails: {', '.join(rules) if rules else 'none set'}")
+    default = "" if facts.max_change is not None else f" (default: at most {DEFAULT_MAX_CHANGE:.0%} change per period)"
+    rows.append(f"- guardrails: {', '.join(rules) if rules else 'none set'}{default}")
     return "\n".join(rows)
 
 
@@ -141,10 +145,13 @@ def _answer_text(rec: Recommendation) -> str:
         lines.append(f"- Competitor at {_money(ev.competitor_price)}: you are now {abs(ev.competitor_gap_pct):.1f}% "
                      f"{side} it.")
     if rec.binding_rules:
-        lines.append("- Guardrails: " + "; ".join(f"{b.detail} ({_money(b.before)} → {_money(b.after)})"
-                                                  for b in rec.binding_rules) + ".")
+        lines.append("- Guardrails: " + "; ".join(b.words() for b in rec.binding_rules) + ".")
     else:
-        lines.append("- Guardrails: none had to move the price.")
+        lines.append("- Guardrails: none bound the price.")
+    if rec.gain_uncertain:
+        lines.append("- **Uncertain gain.** " + uncertain_words(rec, plan=False))
+        if rec.price_test is not None:
+            lines.append(f"- **Price test.** {rec.price_test.plan}")
     lines.append(f"- Confidence: {rec.confidence}.")
     lines.append("")
     lines.append(FOLLOW_UPS)
@@ -167,7 +174,7 @@ def _policy_text(rec: Recommendation) -> str:
 def _guardrail_text(rec: Recommendation) -> str:
     if not rec.binding_rules:
         return f"No rule bound the price: {_money(rec.proposed_price)} stands."
-    return "\n".join(f"- {b.rule}: {b.detail} ({_money(b.before)} → {_money(b.after)})" for b in rec.binding_rules)
+    return "\n".join(f"- {b.rule}: {b.words()}" for b in rec.binding_rules)
 
 
 class Assistant:
@@ -176,8 +183,9 @@ class Assistant:
     chosen from and for what the guardrails make of a price, so what-if numbers agree with the recommendation.
     `PolicyBusy` from the service passes through: the page turns it into a chat message."""
 
-    def __init__(self, service: PricingService):
+    def __init__(self, service: PricingService, reader: Callable[[str], Extraction] | None = None):
         self.service = service
+        self.reader = reader or extract  # the chat's MessageReader (LLM + matcher); the matcher by default
 
     # --- entry points ---------------------------------------------------------------------------
 
@@ -186,12 +194,13 @@ class Assistant:
         if not text:
             return Turn([_say(GREETING)], state)
         try:
-            reading = read_message(text[:4000], state.facts)
+            reading = read_message(text[:4000], state.facts, self.reader)
         except ValueError as err:
             return Turn([_say(f"I could not use that: {err}")], state)
         if reading.reset:
             return Turn([_say("Starting over. " + GREETING)], ChatState())
-        kept = {} if reading.changed else {"recommended_price": state.recommended_price, "candidate": state.candidate}
+        kept = {} if reading.changed else {"recommended_price": state.recommended_price, "candidate": state.candidate,
+                                           "price_test": state.price_test}
         new = ChatState(facts=reading.facts, **kept)  # new facts: the last recommendation no longer holds
         steps = [_step("Facts extracted", (f"Read from your message: {', '.join(reading.changed)}.\n\n"
                                            if reading.changed else "Nothing new in this message.\n\n")
@@ -217,11 +226,19 @@ class Assistant:
         return self.use_facts(facts_from_context(context, source), f"Loaded {source}.")
 
     def use_file(self, path: str, state: ChatState) -> Turn:
+        """A sales file: re-price on it, first reading out the price test proposed last time, if one was."""
         try:
             facts = facts_from_history_file(path, state.facts)
         except ValueError as err:
             return Turn([_say(f"That file did not work: {err}")], state)
-        return self.use_facts(facts, f"Read {len(facts.sales)} sales rows from the uploaded file.")
+        turn = self.use_facts(facts, f"Read {len(facts.sales)} sales rows from the uploaded file.")
+        test = state.price_test
+        if test is not None and facts.unit_cost is not None:
+            result = read_price_test(facts.sales, test.current_price, test.test_price, facts.unit_cost,
+                                     1 - test.confidence)
+            if result.periods_current or result.periods_test:
+                turn.messages.insert(1, _say(f"**Price test result.** {result.summary}"))
+        return turn
 
     # --- the three kinds of answer ----------------------------------------------------------------
 
@@ -245,7 +262,8 @@ class Assistant:
         steps += [_step("Demand fit", _fit_text(rec.evidence)),
                   _step("Pricing policy", _policy_text(rec)),
                   _step("Guardrails", _guardrail_text(rec))]
-        state = state.model_copy(update={"recommended_price": rec.price, "candidate": rec.candidate})
+        state = state.model_copy(update={"recommended_price": rec.price, "candidate": rec.candidate,
+                                         "price_test": rec.price_test if rec.gain_uncertain else None})
         return Turn(steps + [_say(_answer_text(rec)), _chart(chart)], state, rec, [str(chart)])
 
     def _what_if(self, price: float, state: ChatState, steps: list[dict]) -> Turn:

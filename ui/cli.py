@@ -17,13 +17,17 @@ def serve(
     policy: str = typer.Option("llm", help="llm or a classical pricer name (evidence, ts, cils, ...)."),
     model: str | None = typer.Option(None, help=MODEL_HELP),
     adapter: str | None = typer.Option(None, help=ADAPTER_HELP),
+    reader: str = typer.Option("llm", help="How the chat reads messages: llm (the message-reader adapter, the "
+                                          "pattern matcher filling in) or matcher (the pattern matcher alone)."),
 ) -> None:
     """Start the merchant assistant: the web page at / (chat, catalog, simulator) and the HTTP API at /v1."""
     with user_errors():
         check_server(host, port, policy, model, adapter)
+        if reader not in ("llm", "matcher"):
+            raise ValueError(f"--reader must be llm or matcher, not {reader!r}")
     from ui.server import serve as run
 
-    run(host=host, port=port, policy_name=policy, model=model, adapter=adapter)
+    run(host=host, port=port, policy_name=policy, model=model, adapter=adapter, reader=reader)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,8 +1,10 @@
 """What the merchant told us, turned into a `PricingContext` without guessing.
 
 The chat is the merchant's words; the policy needs a `PricingContext`. This module sits between
-the two. Extraction is deterministic pattern matching, not the LLM: a 135M model invents numbers
-when asked to extract them, and a price built on an invented cost is worse than a question. Every
+the two. Extraction is deterministic pattern matching (`ui.message`: English and Chinese, any currency,
+thousands separators and decimal commas), not the LLM: a 135M model invents numbers when asked to
+extract them, and a price built on an invented cost is worse than a question; every number read must
+appear in the message. Every
 fact found is shown back in the form beside the chat, where the merchant can correct it, and a
 fact that is missing (the unit cost, any sales at a known price) becomes a question, never a
 default.
@@ -14,7 +16,7 @@ the prompt quotes as data.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,39 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from env.context import Guardrails, HistoryRow, PricingContext, Product
 from env.errors import describe_error
+from ui.message import Extraction, extract
 
 NAME_CHARS = 80
 MAX_HISTORY_ROWS = 520  # ten years of weekly sales: more is an upload mistake, not a history
-
-_MONEY = r"\$?\s*(\d{1,7}(?:,\d{3})*(?:\.\d+)?)"
-_COUNT = r"(\d{1,9}(?:,\d{3})*)"
-_PCT = r"(\d{1,3}(?:\.\d+)?)\s*(?:%|percent)"
-
-# "I sold 120 at $12", "and 90 at $14", "120 units for $12", "120 @ 12"
-_SALE = re.compile(_COUNT + r"\s+(?:(?!(?:weeks?|days?|months?|years?|periods?|times)\b)[A-Za-z][\w-]{0,30}\s+)?"
-                   r"(?:at|for|@)\s+" + _MONEY, re.I)
-_COST = re.compile(r"(?:costs?(?:\s+me)?|unit\s+cost(?:\s+is)?|cogs(?:\s+is)?|pay)\s*(?:of|is|:|=)?\s*" + _MONEY, re.I)
-_COMPETITOR = re.compile(r"competitor(?:'s)?(?:\s+price)?\s*(?:is|charges|sells(?:\s+it)?|at|:|=)?\s*(?:at|for)?\s*"
-                         + _MONEY, re.I)
-_CURRENT = re.compile(r"(?:currently|right now|now|today|I\s+charge|I\s+sell\s+it|current\s+price(?:\s+is)?)"
-                      r"\s*(?:at|for|is|:|=)?\s*" + _MONEY, re.I)
-_WHAT_IF = re.compile(r"(?:what\s+if|how\s+about|what\s+about|and\s+if)\b[^$\d]{0,30}" + _MONEY, re.I)
-_WHY = re.compile(r"why\s+not\s+(lower|higher|cheaper|more|less)", re.I)
-_MARGIN = re.compile(r"(?:floor\s+margin|min(?:imum)?\s+margin|margin\s+floor|margin)\D{0,20}?" + _PCT, re.I)
-_MAX_CHANGE = re.compile(r"(?:max(?:imum)?\s+change|change\s+(?:at\s+most|by\s+no\s+more\s+than))\D{0,20}?"
-                         + _PCT, re.I)
-_MIN_PRICE = re.compile(r"(?:min(?:imum)?\s+price|price\s+floor|floor\s+price|never\s+(?:go\s+)?below|"
-                        r"not\s+below|at\s+least)\s*(?:is|of|to|:|=)?\s*" + _MONEY, re.I)
-_MAX_PRICE = re.compile(r"(?:max(?:imum)?\s+price|price\s+ceiling|ceiling|never\s+(?:go\s+)?above|"
-                        r"not\s+above|at\s+most)\s*(?:is|of|to|:|=)?\s*" + _MONEY, re.I)
-_NAME = re.compile(r"\b(?:I\s+sell|selling|product\s+is|product:)\s+(?:an?\s+|the\s+|some\s+)?"
-                   r"([A-Za-z][\w '&/-]{1,79}?)(?=\s*(?:[,.;:!?(]|—|-\s|\bthat\b|\bfor\b|\bat\b|\band\b|$))", re.I)
-_RESET = re.compile(r"\b(?:start over|new product|reset|forget (?:it|that|everything))\b", re.I)
-
-
-def _number(text: str) -> float:
-    return float(text.replace(",", ""))
-
 
 class Sale(BaseModel):
     """One observed period: units sold at a price (and the competitor's price then, if known)."""
@@ -128,49 +101,45 @@ class Reading:
     what_if: float | None = None
     why_not: str | None = None  # "lower" or "higher"
     reset: bool = False
+    question: str | None = None  # what it asks: price, what_if, why_lower, why_higher, elasticity, reset
+    language: str = "en"  # en or zh: the language of the message
 
 
-def read_message(text: str, facts: MerchantFacts) -> Reading:
-    """Updates `facts` with what `text` states; never fills in anything the text does not say."""
-    if _RESET.search(text):
-        return Reading(MerchantFacts(), ["everything (start over)"], reset=True)
+def read_message(text: str, facts: MerchantFacts, reader: Callable[[str], Extraction] = extract) -> Reading:
+    """Updates `facts` with what `text` states; never fills in anything the text does not say.
+
+    `reader`: what turns the text into an `Extraction`: the pattern matcher (default) or the chat's
+    `ui.message_reader.MessageReader` (the LLM reader, the matcher filling in); both check every number
+    against the text (`ui.message.ground`)."""
+    ex = reader(text)
+    if ex.question == "reset":
+        return Reading(MerchantFacts(), ["everything (start over)"], reset=True, question="reset",
+                       language=ex.language)
     update: dict = {}
     changed: list[str] = []
-    what_if = None
-    m = _WHAT_IF.search(text)
-    if m:
-        what_if = _number(m.group(1))
-        text = text[:m.start()] + text[m.end():]  # a hypothetical price is not a fact about the past
-    why = _WHY.search(text)
-    why_not = None
-    if why:
-        why_not = "lower" if why.group(1).lower() in ("lower", "cheaper", "less") else "higher"
-
-    sales = [Sale(price=_number(p), units=_number(u)) for u, p in _SALE.findall(text)]
+    why_not = {"why_lower": "lower", "why_higher": "higher"}.get(ex.question or "")
+    sales = [Sale(price=price, units=units) for units, price in ex.sales]
     if sales:
         update["sales"] = list(facts.sales) + sales
         changed.append(f"{len(sales)} sales observation{'s' if len(sales) > 1 else ''}")
-    singles = [("unit_cost", _COST, "unit cost"), ("competitor_price", _COMPETITOR, "competitor price"),
-               ("current_price", _CURRENT, "current price"), ("min_price", _MIN_PRICE, "minimum price"),
-               ("max_price", _MAX_PRICE, "maximum price")]
-    for key, pattern, label in singles:
-        m = pattern.search(text)
-        if m and _number(m.group(1)) > 0:
-            update[key] = _number(m.group(1))
+    for key, label in (("unit_cost", "unit cost"), ("competitor_price", "competitor price"),
+                       ("current_price", "current price"), ("min_price", "minimum price"),
+                       ("max_price", "maximum price")):
+        value = getattr(ex, key)
+        if value is not None and value > 0:
+            update[key] = value
             changed.append(label)
-    for key, pattern, label in (("min_margin", _MARGIN, "margin floor"), ("max_change", _MAX_CHANGE, "max change")):
-        m = pattern.search(text)
-        if m:
-            value = _number(m.group(1)) / 100
+    for key, label in (("min_margin", "margin floor"), ("max_change", "max change")):
+        value = getattr(ex, key)
+        if value is not None:
             if key == "min_margin" and not 0 <= value < 1:
                 raise ValueError("A margin floor must be between 0% and 99%.")
             if key == "max_change" and value <= 0:
                 raise ValueError("A maximum change must be above 0%.")
             update[key] = value
             changed.append(label)
-    m = _NAME.search(text)
-    if m and not facts.name:
-        update["name"] = " ".join(m.group(1).split())[:NAME_CHARS]
+    if ex.name and not facts.name:
+        update["name"] = ex.name[:NAME_CHARS]
         changed.append("product name")
     if sales and "competitor_price" in update:
         # the competitor's price stated alongside the sales applies to the newest period only
@@ -182,7 +151,7 @@ def read_message(text: str, facts: MerchantFacts) -> Reading:
         new = MerchantFacts.model_validate({**facts.model_dump(), **update})
     except ValidationError as err:
         raise ValueError(describe_error(err)) from None
-    return Reading(new, changed, what_if, why_not)
+    return Reading(new, changed, ex.what_if, why_not, question=ex.question, language=ex.language)
 
 
 # --- other sources of facts: a demo SKU, an uploaded sales history -----------------------------------

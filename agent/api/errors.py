@@ -4,6 +4,9 @@ Validation errors name the field path (`product.unit_cost: ...`) and never echo 
 service's own exceptions map to HTTP here, so neither the service nor the routes know about status codes
 beyond their own checks: `PolicyBusy` is a 503 with Retry-After, guardrails that admit no price and an
 unusable catalog table are 422s, anything unexpected a logged 500 without internals.
+
+A client's mistake (any 4xx) is logged as one warning line, `422 POST /v1/score/files: <message>`: the
+operator sees what went wrong without a traceback per typo; only a 500 logs its stack.
 """
 
 from __future__ import annotations
@@ -54,34 +57,41 @@ def validation_from(err: ValidationError, prefix: tuple = ("body",)) -> RequestV
     return RequestValidationError([{**e, "loc": (*prefix, *e["loc"])} for e in err.errors(include_url=False)])
 
 
-def _error(status: int, detail: object, headers: dict[str, str] | None = None) -> JSONResponse:
-    message = detail if isinstance(detail, str) else json.dumps(detail)
-    return JSONResponse(status_code=status, content={"detail": detail, "message": one_line(message)},
-                        headers=headers)
+def log_user_error(request: Request, status: int, message: str) -> None:
+    """One warning line for a client's mistake (no traceback)."""
+    if 400 <= status < 500:
+        log.warning("%d %s %s: %s", status, request.method, request.url.path, one_line(message)[:300])
+
+
+def _error(request: Request, status: int, detail: object, headers: dict[str, str] | None = None) -> JSONResponse:
+    message = one_line(detail if isinstance(detail, str) else json.dumps(detail))
+    log_user_error(request, status, message)
+    return JSONResponse(status_code=status, content={"detail": detail, "message": message}, headers=headers)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = [_error_entry(e) for e in exc.errors()]
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return JSONResponse(status_code=422, content={"detail": errors,
-                                                  "message": f"{_path(first['loc'])}: {first['msg']}{more}"})
+    message = f"{_path(first['loc'])}: {first['msg']}{more}"
+    log_user_error(request, 422, message)
+    return JSONResponse(status_code=422, content={"detail": errors, "message": message})
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    return _error(exc.status_code, exc.detail, getattr(exc, "headers", None))
+    return _error(request, exc.status_code, exc.detail, getattr(exc, "headers", None))
 
 
 async def _busy(request: Request, exc: PolicyBusy) -> JSONResponse:
-    return _error(503, str(exc), {"Retry-After": "5"})
+    return _error(request, 503, str(exc), {"Retry-After": "5"})
 
 
 async def _guardrails(request: Request, exc: GuardrailConflict) -> JSONResponse:
-    return _error(422, f"guardrails: {exc}")
+    return _error(request, 422, f"guardrails: {exc}")
 
 
 async def _catalog(request: Request, exc: Exception) -> JSONResponse:
-    return _error(422, one_line(str(exc)) or "the catalog could not be scored")
+    return _error(request, 422, one_line(str(exc)) or "the catalog could not be scored")
 
 
 async def _server_error(request: Request, exc: Exception) -> JSONResponse:

@@ -19,7 +19,7 @@ import os
 from typing import Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -31,8 +31,13 @@ from agent.service import PricingService
 from env.errors import one_line
 
 UPLOAD_FIELDS = ("products", "history")
+FORM_FIELDS = (*UPLOAD_FIELDS, "columns")
 Format = Literal["json", "csv"]
 FORMAT = Query("json", alias="format", description="`csv` answers text/csv instead of JSON.")
+COLUMNS_HELP = ("Optional column mapping: which file column holds which catalog column, e.g. "
+                "`sku=Variant SKU,unit_cost=Cost per item,history.units=Qty` (`history.` for the history table). "
+                "Shopify, WooCommerce and Amazon exports are recognised without it.")
+COLUMNS_QUERY = Query(None, description=COLUMNS_HELP, max_length=2000)
 SCORE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}},
           "description": "JSON results and summary, or CSV with ?format=csv"},
@@ -68,29 +73,38 @@ def recommend_one(request: RecommendRequest, service: PricingService = Depends(g
 
 
 @pricing.post("/score/rows", response_model=ScoreResponse, responses=SCORE_RESPONSES)
-async def score_rows(body: ScoreRequest, fmt: Format = FORMAT, service: PricingService = Depends(get_service),
+async def score_rows(body: ScoreRequest, fmt: Format = FORMAT, columns: str | None = COLUMNS_QUERY,
+                     service: PricingService = Depends(get_service),
                      max_skus: int = Depends(get_max_skus)) -> Response:
     """Score a catalog sent as rows: one row per SKU (price, evidence columns, `error` where a row could not
-    be scored)."""
+    be scored). Rows may use the catalog's column names, a shop export's or any others named by `columns`."""
     _check_size(len(body.products), max_skus)
-    history = _rows_frame(body.history) if body.history else None
-    return await _scored(service, _rows_frame(body.products), history, fmt)
+    mapping = _mapping(columns)
+    products = await run_in_threadpool(_mapped_rows, body.products, mapping.products, "products")
+    history = await run_in_threadpool(_mapped_rows, body.history, mapping.history, "history") \
+        if body.history else None
+    return await _scored(service, products, history, fmt)
 
 
 @pricing.post("/score/files", response_model=ScoreResponse, responses=SCORE_RESPONSES)
 async def score_files(request: Request,
-                      products: UploadFile = File(description="Products table: .csv, .csv.gz, .parquet or "
-                                                              ".jsonl (the file name picks the reader)."),
-                      history: UploadFile | None = File(None, description="Optional sales history, same formats."),
+                      products: UploadFile = File(description="Products table: .csv/.tsv/.txt (any delimiter and "
+                                                              "encoding), .xlsx, .parquet or .jsonl (the file name "
+                                                              "picks the reader); Shopify, WooCommerce and Amazon "
+                                                              "exports are recognised."),
+                      history: UploadFile | None = File(None, description="Optional sales history, same formats, "
+                                                                          "or a Shopify / WooCommerce orders export."),
+                      columns: str | None = Form(None, description=COLUMNS_HELP, max_length=2000),
                       fmt: Format = FORMAT, service: PricingService = Depends(get_service),
                       max_skus: int = Depends(get_max_skus)) -> Response:
     """Score a catalog uploaded as files (the same columns as the batch scorer reads)."""
     form = await request.form()
-    unknown = sorted(set(form.keys()) - set(UPLOAD_FIELDS))
+    unknown = sorted(set(form.keys()) - set(FORM_FIELDS))
     if unknown:
-        raise HTTPException(422, f"{unknown[0]}: unknown upload field (expected products, history)")
-    product_table = await _read_upload(products, "products")
-    history_table = await _read_upload(history, "history") if history is not None else None
+        raise HTTPException(422, f"{unknown[0]}: unknown upload field (expected products, history, columns)")
+    mapping = _mapping(columns if columns is not None else request.query_params.get("columns"))
+    product_table = await _read_upload(products, "products", mapping.products, history is not None)
+    history_table = await _read_upload(history, "history", mapping.history) if history is not None else None
     _check_size(len(product_table), max_skus)
     return await _scored(service, product_table, history_table, fmt)
 
@@ -101,22 +115,29 @@ async def score_files(request: Request,
                   "application/json": {"schema": {"$ref": "#/components/schemas/ScoreRequest"}},
                   "multipart/form-data": {"schema": {"type": "object", "required": ["products"], "properties": {
                       "products": {"type": "string", "format": "binary"},
-                      "history": {"type": "string", "format": "binary"}}}}}}})
-async def score_alias(request: Request, fmt: Format = FORMAT, service: PricingService = Depends(get_service),
+                      "history": {"type": "string", "format": "binary"},
+                      "columns": {"type": "string", "description": COLUMNS_HELP}}}}}}})
+async def score_alias(request: Request, fmt: Format = FORMAT, columns: str | None = COLUMNS_QUERY,
+                      service: PricingService = Depends(get_service),
                       max_skus: int = Depends(get_max_skus)) -> Response:
     """Deprecated: `/v1/score/rows` (JSON) or `/v1/score/files` (multipart) by the body's content type.
     Kept so clients of the first API version keep working; it answers exactly as those two do."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
-        async with request.form(max_files=2, max_fields=2) as form:
-            unknown = sorted(set(form.keys()) - set(UPLOAD_FIELDS))
+        async with request.form(max_files=2, max_fields=3) as form:
+            unknown = sorted(set(form.keys()) - set(FORM_FIELDS))
             if unknown:
-                raise HTTPException(422, f"{unknown[0]}: unknown upload field (expected products, history)")
+                raise HTTPException(422, f"{unknown[0]}: unknown upload field (expected products, history, columns)")
             upload = form.get("products")
             if upload is None:
-                raise HTTPException(422, "products: upload a products file (CSV, Parquet or JSONL)")
-            tables = [await _read_upload(form.get(name), name) if form.get(name) is not None else None
-                      for name in UPLOAD_FIELDS]
+                raise HTTPException(422, "products: upload a products file (CSV, Excel, Parquet or JSONL)")
+            text = form.get("columns", columns)
+            if text is not None and not isinstance(text, str):
+                raise HTTPException(422, "columns: must be a text field, not a file")
+            mapping = _mapping(text)
+            with_history = form.get("history") is not None
+            tables = [await _read_upload(form.get(name), name, getattr(mapping, name), with_history)
+                      if form.get(name) is not None else None for name in UPLOAD_FIELDS]
         _check_size(len(tables[0]), max_skus)
         return await _scored(service, tables[0], tables[1], fmt)
     if content_type in ("application/json", ""):
@@ -124,7 +145,7 @@ async def score_alias(request: Request, fmt: Format = FORMAT, service: PricingSe
             body = ScoreRequest.model_validate_json(await request.body() or b"{}")
         except ValidationError as err:
             raise validation_from(err) from None
-        return await score_rows(body, fmt, service, max_skus)
+        return await score_rows(body, fmt, columns, service, max_skus)
     raise HTTPException(415, f"content type '{one_line(content_type)[:80]}': send application/json "
                              "or multipart/form-data")
 
@@ -145,16 +166,38 @@ def _rows_frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame({n: [r.get(n) for r in rows] for n in names}, index=range(len(rows)), dtype=object)
 
 
-async def _read_upload(upload: Any, field: str) -> pd.DataFrame:
-    """The uploaded file as a table, read from its bytes by the catalog's one reader (format from its name)."""
-    from agent.catalog import read_upload
+def _mapping(text: str | None) -> Any:
+    """The client's column mapping (`agent.catalog.ColumnMap`); a malformed one is a CatalogError (a 422)."""
+    from agent.catalog import ColumnMap
 
+    return ColumnMap.parse(text)
+
+
+def _mapped_rows(rows: list[dict], mapping: tuple[tuple[str, str], ...], field: str) -> pd.DataFrame:
+    """JSON rows under catalog column names: shop-export names and the client's mapping resolved."""
+    from agent.catalog import normalize_frame
+
+    return normalize_frame(_rows_frame(rows), field, nan_missing=True, mapping=dict(mapping))
+
+
+def _read_checked(data: bytes, name: str, field: str, mapping: tuple[tuple[str, str], ...],
+                  with_history: bool) -> pd.DataFrame:
+    from agent.catalog import TableSource, check_columns, read_upload
+
+    table = read_upload(data, name, None, dict(mapping))
+    check_columns(TableSource(name, data=data, mapping=mapping), field, with_history)  # names the file's columns
+    return table
+
+
+async def _read_upload(upload: Any, field: str, mapping: tuple[tuple[str, str], ...] = (),
+                       with_history: bool = False) -> pd.DataFrame:
+    """The uploaded file as a table, read from its bytes by the catalog's one reader (format from its name)."""
     if not isinstance(upload, UploadFile) and not hasattr(upload, "read"):
         raise HTTPException(422, f"{field}: must be a file upload, not a text field")
     data = await upload.read()
     name = os.path.basename(upload.filename or f"{field}.csv")
     try:
-        return await run_in_threadpool(read_upload, data, name)
+        return await run_in_threadpool(_read_checked, data, name, field, mapping, with_history)
     except Exception as err:  # a file we cannot parse is the client's mistake, in one line
         reason = one_line(str(err)) or type(err).__name__
         raise HTTPException(422, f"{field} file '{one_line(name)[:100]}': {reason}") from None

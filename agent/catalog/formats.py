@@ -1,9 +1,11 @@
-"""File formats: CSV, Parquet and JSON Lines, from a path on disk or from bytes (an HTTP upload).
+"""File formats: CSV (and TSV / text), Excel .xlsx, Parquet and JSON Lines, from a path or from bytes.
 
 The format is chosen by the file name's extension, the same way for a path and for an upload, so
-the CLI, the API and the UI agree on what a file is. Reading is chunked (a catalog may not fit in
-memory) and every way a file can fail to read becomes one `CatalogError` line, never a traceback:
-a user who uploads a spreadsheet needs to hear "not readable as CSV", not a pandas stack.
+the CLI, the API and the UI agree on what a file is. A text table's encoding, delimiter and decimal
+mark are sniffed (`dialects`); an .xlsx is read with openpyxl (its first sheet that holds data).
+Reading is chunked (a catalog may not fit in memory) and every way a file can fail to read becomes one
+`CatalogError` line, never a traceback: a user who uploads a spreadsheet needs to hear "not readable
+as XLSX", not a stack. Chunks keep the file's own column names; naming them is `plans`' job.
 
 A source read from bytes is named by its file name only (messages carry no temporary path; the
 caller says which upload it was).
@@ -12,9 +14,11 @@ caller says which upload it was).
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
 import json
-from collections.abc import Collection, Iterator
+import zipfile
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -24,10 +28,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from agent.catalog.schema import CatalogError, canonical_names, duplicate_column
+from agent.catalog.dialects import SAMPLE_BYTES, Dialect, NotText, sniff
+from agent.catalog.schema import CatalogError
 from agent.catalog.values import MISSING_MARKERS, cell_text
 
-FORMATS = {".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
+FORMATS = {".csv": "csv", ".csv.gz": "csv", ".tsv": "csv", ".tsv.gz": "csv", ".txt": "csv", ".tab": "csv",
+           ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
            ".ndjson": "jsonl", ".json": "jsonl"}
 OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _MISSING_ARROW = pa.array(sorted(MISSING_MARKERS), pa.string())
@@ -40,20 +46,29 @@ def table_format(path: str | Path, formats: dict[str, str] = FORMATS, where: str
         if name.endswith(suffix):
             return formats[suffix]
     prefix = f"{path}: " if where is None else where
-    raise CatalogError(f"{prefix}unsupported file type (use {', '.join(sorted(set(formats)))})")
+    hint = "; save other spreadsheets as .xlsx or CSV" if formats is FORMATS else ""
+    raise CatalogError(f"{prefix}unsupported file type (use {', '.join(sorted(set(formats)))}{hint})")
 
 
 @dataclass(frozen=True)
 class TableSource:
-    """A table to read: a file on disk, or the bytes of an upload with the file name it came under."""
+    """A table to read: a file on disk, or the bytes of an upload with the file name it came under, and
+    the merchant's explicit column mapping for it ((catalog column, file column) pairs, `plans.ColumnMap`)."""
 
     name: str  # decides the format by its extension
     path: Path | None = None
     data: bytes | None = None
+    mapping: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def of(cls, source: str | Path | TableSource) -> TableSource:
-        return source if isinstance(source, TableSource) else cls(Path(source).name, path=Path(source))
+    def of(cls, source: str | Path | TableSource, mapping: Mapping[str, str] | None = None) -> TableSource:
+        pairs = tuple((mapping or {}).items())
+        if isinstance(source, TableSource):
+            return source if not pairs else cls(source.name, source.path, source.data, pairs)
+        return cls(Path(source).name, path=Path(source), mapping=pairs)
+
+    def __str__(self) -> str:
+        return str(self.path) if self.path is not None else self.name
 
     @property
     def prefix(self) -> str:
@@ -76,6 +91,44 @@ class TableSource:
             return self.path, "infer"
         return io.BytesIO(self.data or b""), "gzip" if self.name.lower().endswith(".gz") else None
 
+    def sample(self) -> tuple[bytes, bool]:
+        """The first SAMPLE_BYTES of the (decompressed) text, and whether that is all of it."""
+        with self.open_binary() as raw:
+            f = gzip.GzipFile(fileobj=raw) if self.name.lower().endswith(".gz") else raw
+            data = f.read(SAMPLE_BYTES + 1)
+        return data[:SAMPLE_BYTES], len(data) <= SAMPLE_BYTES
+
+    def _key(self) -> tuple:
+        if self.path is not None:
+            stat = self.path.stat()
+            return self.name, str(self.path), stat.st_size, stat.st_mtime_ns
+        return self.name, len(self.data or b""), hash(self.data or b"")
+
+
+def text_dialect(source: TableSource) -> Dialect:
+    """The sniffed encoding, delimiter and decimal mark of a text table (cached per file version)."""
+    if source.path is not None and not source.path.exists():
+        raise FileNotFoundError(source.path)
+    key = source._key()
+    if key not in _DIALECTS:
+        sample, complete = source.sample()
+        preferred = "\t" if source.name.lower().endswith((".tsv", ".tsv.gz", ".tab")) else ","
+        try:
+            _DIALECTS[key] = sniff(sample, complete, preferred)
+        except NotText as err:
+            raise source.error(str(err)) from None
+        while len(_DIALECTS) > 64:
+            _DIALECTS.pop(next(iter(_DIALECTS)))
+    return _DIALECTS[key]
+
+
+_DIALECTS: dict[tuple, Dialect] = {}  # sniffed once per file version (a run reads a file several times)
+
+
+def source_decimal(source: TableSource) -> str:
+    """The decimal mark of a table's text numbers: sniffed for text tables, '.' for typed formats."""
+    return text_dialect(source).decimal if source.kind == "csv" else "."
+
 
 @contextlib.contextmanager
 def reading(source: TableSource) -> Iterator[None]:
@@ -90,11 +143,19 @@ def reading(source: TableSource) -> Iterator[None]:
         raise source.error("is a folder, not a file") from None
     except pd.errors.EmptyDataError:
         raise source.error("empty file") from None
-    except UnicodeDecodeError:
-        raise source.error("not a text table (it is not UTF-8 text)") from None
+    except UnicodeDecodeError as err:
+        raise source.error(f"not a text table (its bytes are not {err.encoding} text throughout; "
+                           "save it as UTF-8 CSV or .xlsx)") from None
     except (pd.errors.ParserError, pa.ArrowException, OSError, ValueError, EOFError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise source.error(f"not readable as {source.kind.upper()} ({first})") from None
+
+
+def _csv_options(source: TableSource) -> dict:
+    dialect = text_dialect(source)
+    data, compression = source.csv_input()
+    return {"filepath_or_buffer": data, "compression": compression, "sep": dialect.delimiter,
+            "encoding": dialect.encoding}
 
 
 def raw_header(source: TableSource) -> list[str]:
@@ -103,8 +164,10 @@ def raw_header(source: TableSource) -> list[str]:
     if source.path is not None and not source.path.exists():
         raise FileNotFoundError(source.path)
     if kind == "csv":
-        data, compression = source.csv_input()
-        return list(pd.read_csv(data, nrows=0, dtype=str, encoding="utf-8-sig", compression=compression).columns)
+        return [str(c) for c in pd.read_csv(nrows=0, dtype=str, **_csv_options(source)).columns]
+    if kind == "xlsx":
+        with xlsx_rows(source) as rows:
+            return xlsx_header(source, rows)
     if kind == "parquet":
         with source.open_binary() as f:
             return list(pq.read_schema(f).names)
@@ -114,13 +177,36 @@ def raw_header(source: TableSource) -> list[str]:
     return list(first)
 
 
-def header_names(source: TableSource, raw: list[str]) -> dict[str, str]:
-    """{raw name: canonical name}; CatalogError when two columns mean the same one."""
-    names = canonical_names(raw)
-    dup = duplicate_column(names)
-    if dup is not None:
-        raise source.error(f"duplicate column '{dup}'")
-    return dict(zip(raw, names, strict=True))
+@contextlib.contextmanager
+def xlsx_rows(source: TableSource) -> Iterator[Iterator[tuple]]:
+    """The rows (tuples of cell values) of the workbook's first sheet that holds data."""
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    with source.open_binary() as f:
+        try:
+            book = load_workbook(f, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, InvalidFileException, OSError, ValueError, EOFError) as err:
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise source.error(f"not readable as XLSX ({first[:120]})") from None
+        try:
+            sheets = [s for s in book.worksheets if s.max_row and s.max_row > 0] or book.worksheets[:1]
+            picked = next((s for s in sheets if any(v is not None for row in s.iter_rows(max_row=50, values_only=True)
+                                                     for v in row)), sheets[0] if sheets else None)
+            yield iter(()) if picked is None else picked.iter_rows(values_only=True)
+        finally:
+            book.close()
+
+
+def xlsx_header(source: TableSource, rows: Iterator[tuple]) -> list[str]:
+    """The first row with a value, as names (an empty header cell is named like pandas names it)."""
+    for row in rows:
+        cells = list(row)
+        while cells and cell_text(cells[-1]) is None:
+            cells.pop()
+        if cells:
+            return [cell_text(c) or f"Unnamed: {i}" for i, c in enumerate(cells)]
+    raise source.error("empty file")
 
 
 def jsonl_records(source: TableSource) -> Iterator[dict]:
@@ -170,45 +256,63 @@ def clean_arrow(arr: pa.Array) -> list[str | None]:
     return pc.if_else(missing, pa.scalar(None, pa.string()), trimmed).to_pylist()
 
 
-def _parquet_frame(batch: pa.RecordBatch, names: dict[str, str]) -> pd.DataFrame:
+def _parquet_frame(batch: pa.RecordBatch) -> pd.DataFrame:
     """A batch as text cells: a null is missing (None); a NaN stays 'nan' (reported as not finite)."""
-    return pd.DataFrame({names[n]: clean_arrow(col) for n, col in zip(batch.schema.names, batch.columns, strict=True)},
+    return pd.DataFrame({n: clean_arrow(col) for n, col in zip(batch.schema.names, batch.columns, strict=True)},
                         index=range(batch.num_rows), dtype=object)
 
 
-def _records_frame(source: TableSource, records: list[dict], wanted: Collection[str] | None) -> pd.DataFrame:
+def _records_frame(records: list[dict], header: list[str], keep: Collection[str] | None) -> pd.DataFrame:
     """Absent keys become None (missing); an explicit NaN stays NaN (reported as not finite)."""
-    names = header_names(source, list(dict.fromkeys(k for r in records for k in r)))
-    keep = [raw for raw, n in names.items() if wanted is None or n in wanted]
-    return pd.DataFrame({names[k]: [r.get(k) for r in records] for k in keep}, index=range(len(records)),
-                        dtype=object)
+    names = [k for k in dict.fromkeys([*header, *(k for r in records for k in r)]) if keep is None or k in keep]
+    return pd.DataFrame({k: [r.get(k) for r in records] for k in names}, index=range(len(records)), dtype=object)
+
+
+def _xlsx_chunks(source: TableSource, chunk_size: int, keep: Collection[str] | None) -> Iterator[pd.DataFrame]:
+    with xlsx_rows(source) as rows:
+        header = xlsx_header(source, rows)
+        width = len(header)
+        picked = [i for i, n in enumerate(header) if keep is None or n in keep]
+        block: list[list] = []
+        for row in rows:
+            cells = (list(row) + [None] * width)[:width]
+            if all(cell_text(c) is None for c in cells):
+                continue  # formatted but empty rows below the data
+            block.append([cells[i] for i in picked])
+            if len(block) == chunk_size:
+                yield pd.DataFrame(block, columns=[header[i] for i in picked], dtype=object)
+                block = []
+        if block:
+            yield pd.DataFrame(block, columns=[header[i] for i in picked], dtype=object)
 
 
 def raw_chunks(source: TableSource, chunk_size: int,
-               wanted: Collection[str] | None) -> Iterator[tuple[pd.DataFrame, bool]]:
-    """(frame with canonical column names, whether its cells are already clean text), at most
-    `chunk_size` rows each; with `wanted`, only those (canonical) columns are read."""
+               keep: Collection[str] | None) -> Iterator[tuple[pd.DataFrame, bool]]:
+    """(frame with the file's own column names, whether its cells are already clean text), at most
+    `chunk_size` rows each; with `keep`, only those (raw) columns are read."""
     kind = source.kind
     if kind == "jsonl":
         records: list[dict] = []
+        header: list[str] = []
         for rec in jsonl_records(source):
+            header = header or list(rec)
             records.append(rec)
             if len(records) == chunk_size:
-                yield _records_frame(source, records, wanted), False
+                yield _records_frame(records, header, keep), False
                 records = []
         if records:
-            yield _records_frame(source, records, wanted), False
+            yield _records_frame(records, header, keep), False
         return
-    names = header_names(source, raw_header(source))
-    keep = {raw for raw, n in names.items() if wanted is None or n in wanted}
+    if kind == "xlsx":
+        for frame in _xlsx_chunks(source, chunk_size, keep):
+            yield frame, False
+        return
     if kind == "csv":
-        data, compression = source.csv_input()
-        with pd.read_csv(data, dtype=str, keep_default_na=False, na_filter=False, chunksize=chunk_size,
-                         usecols=lambda c: c in keep, encoding="utf-8-sig", compression=compression) as reader:
-            for df in reader:
-                yield df.rename(columns=names), False
+        with pd.read_csv(dtype=str, keep_default_na=False, na_filter=False, chunksize=chunk_size,
+                         usecols=None if keep is None else (lambda c: c in keep), **_csv_options(source)) as reader:
+            yield from ((df, False) for df in reader)
         return
     with source.open_binary() as f, pq.ParquetFile(f) as pf:
-        columns = [n for n in pf.schema_arrow.names if n in keep]
+        columns = [n for n in pf.schema_arrow.names if keep is None or n in keep]
         for batch in pf.iter_batches(batch_size=chunk_size, columns=columns):
-            yield _parquet_frame(batch, names), True
+            yield _parquet_frame(batch), True

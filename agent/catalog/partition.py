@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from agent.catalog.parts import atomic_text
 from agent.catalog.rows import RowItem, group_history, row_items, split_combined
 from agent.catalog.schema import COMBINED_COLUMNS, PRODUCT_COLUMNS, READ_ROWS, CatalogError
-from agent.catalog.tables import iter_table, with_columns
+from agent.catalog.tables import Source, iter_table, with_columns
 
 BUCKET_ROWS = 250_000  # target history rows per bucket (what one chunk's scoring holds in memory)
 MAX_BUCKETS = 256  # bucket files open at once in the partition pass
@@ -99,7 +99,7 @@ def _first_seen(chunks: Iterable[pd.Series]) -> tuple[np.ndarray, np.ndarray, np
     return merged[0], merged[1], merged[2], offset, missing
 
 
-def build_index(products: Path, history: Path | None, mode: str) -> SkuIndex:
+def build_index(products: Source, history: Source | None, mode: str) -> SkuIndex:
     """The SKU index of the products (and the history's unknown SKUs, counted for the summary)."""
     keys, first, counts, n, missing = _first_seen(c["sku"] for c in iter_table(products, READ_ROWS, {"sku"}))
     if n == 0:
@@ -141,7 +141,7 @@ def bucket_span(index: SkuIndex, chunk_size: int) -> int:
     return chunks * chunk_size
 
 
-def partition(source: Path, index: SkuIndex, span: int, folder: Path, columns: Sequence[str]) -> None:
+def partition(source: Source, index: SkuIndex, span: int, folder: Path, columns: Sequence[str]) -> None:
     """Streams the history once into one Arrow file per bucket of product rows (all-text columns)."""
     if folder.exists():
         shutil.rmtree(folder)
@@ -201,7 +201,7 @@ class BucketHistory:
         return self.table.slice(start, end - start).to_pylist()
 
 
-def chunk_items(products: Path, index: SkuIndex, folder: Path, chunk_size: int, span: int,
+def chunk_items(products: Source, index: SkuIndex, folder: Path, chunk_size: int, span: int,
                 done: set[int]) -> Iterator[tuple[int, list[RowItem]]]:
     """(chunk number, row items) for every chunk not in `done`, reading each history bucket once."""
     hist_dir = folder / "history"

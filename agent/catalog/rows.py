@@ -22,6 +22,8 @@ from typing import Protocol
 import pandas as pd
 from pydantic import ValidationError
 
+from agent.catalog.formats import TableSource
+from agent.catalog.plans import ColumnMap, build_plan
 from agent.catalog.schema import (
     COMBINED_COLUMNS,
     COMBINED_PRODUCT_COLUMNS,
@@ -164,19 +166,30 @@ def row_items(products: pd.DataFrame, groups: HistoryLookup, *, with_now: bool,
     return out
 
 
-def prepare_frames(products: pd.DataFrame, history: pd.DataFrame | None) -> list[RowItem]:
+def prepare_frames(products: pd.DataFrame, history: pd.DataFrame | None,
+                   mapping: ColumnMap | str | None = None) -> list[RowItem]:
     """The in-memory catalog's row items (NaN is pandas' missing value there, not a bad number)."""
-    products = normalize_frame(products, nan_missing=True)
-    history = None if history is None else normalize_frame(history, nan_missing=True)
+    cmap = ColumnMap.parse(mapping)
+    plans = {role: None if frame is None else build_plan(frame.columns, pairs)
+             for role, frame, pairs in (("products", products, cmap.products), ("history", history, cmap.history))}
+    products = normalize_frame(products, "products", nan_missing=True, mapping=dict(cmap.products))
+    history = None if history is None else normalize_frame(history, "history", nan_missing=True,
+                                                           mapping=dict(cmap.history))
+
+    def check(where: str, role: str, columns: Sequence[str], required: Sequence[str]) -> None:
+        missing = [c for c in required if c not in columns]
+        plan = plans[role]
+        require(where, columns, required, plan.raw if plan else columns, plan.hints(missing) if plan else ())
+
     conflicts: dict[str, str] = {}
     if history is None and is_combined(products.columns):
-        require("table", list(products.columns), (*PRODUCT_REQUIRED, *HISTORY_REQUIRED))
+        check("table", "products", list(products.columns), (*PRODUCT_REQUIRED, *HISTORY_REQUIRED))
         products, history, conflicts = split_combined(products)
         with_now = False
     else:
-        require("products", list(products.columns), PRODUCT_REQUIRED)
+        check("products", "products", list(products.columns), PRODUCT_REQUIRED)
         if history is not None:
-            require("history", list(history.columns), HISTORY_REQUIRED)
+            check("history", "history", list(history.columns), HISTORY_REQUIRED)
         with_now = True
     counts = products["sku"].dropna().value_counts()
     duplicates = {str(k): int(v) for k, v in counts[counts > 1].items()}
@@ -184,20 +197,25 @@ def prepare_frames(products: pd.DataFrame, history: pd.DataFrame | None) -> list
                      conflicts=conflicts)
 
 
-def contexts_for(products: pd.DataFrame, history: pd.DataFrame | None = None) -> list[Item]:
+def contexts_for(products: pd.DataFrame, history: pd.DataFrame | None = None,
+                 mapping: ColumnMap | str | None = None) -> list[Item]:
     """(sku, context, None) or (sku, None, error) for every product row, in order (in memory).
 
     With no `history` and history columns in `products`, `products` is read as a combined table
     (then one item per SKU). NaN or None in a cell means missing. A missing required column is a
-    CatalogError.
+    CatalogError. Shop exports are recognised (`platforms`); `mapping` is the merchant's explicit
+    column mapping (`ColumnMap`, or its text "sku=Variant SKU,history.units=Qty").
     """
-    return [(rec.get("sku"), ctx, err) for rec, ctx, err in prepare_frames(products, history)]
+    return [(rec.get("sku"), ctx, err) for rec, ctx, err in prepare_frames(products, history, mapping)]
 
 
-def find_context(sku: str, products_path: str | Path, history_path: str | Path | None = None) -> PricingContext:
+def find_context(sku: str, products_path: str | Path, history_path: str | Path | None = None,
+                 mapping: ColumnMap | str | None = None) -> PricingContext:
     """The context of one SKU, streaming the files; ValueError naming the problem when it has none."""
-    products, history = Path(products_path), None if history_path is None else Path(history_path)
-    mode, _ = inspect_inputs(products, history)
+    cmap = ColumnMap.parse(mapping)
+    products = TableSource.of(Path(products_path), dict(cmap.products))
+    history = None if history_path is None else TableSource.of(Path(history_path), dict(cmap.history))
+    mode, _, _ = inspect_inputs(products, history)
     cols = COMBINED_COLUMNS if mode == "combined" else PRODUCT_COLUMNS
     rows = pd.concat([c[c["sku"] == sku] for c in iter_table(products, READ_ROWS, set(cols))], ignore_index=True)
     if not len(rows):

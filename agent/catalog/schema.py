@@ -29,13 +29,20 @@ HISTORY_COLUMNS = (*HISTORY_REQUIRED, "competitor_price", "inventory")
 COMBINED_PRODUCT_COLUMNS = ("sku", "name", "unit_cost", "current_price", *GUARDRAIL_COLUMNS)
 COMBINED_COLUMNS = (*COMBINED_PRODUCT_COLUMNS, "period", "price", "units", "competitor_price", "inventory")
 
-# Other spellings merchants' exports use, in order of preference. A column is renamed to its canonical
+# Other spellings merchants' own sheets use, in order of preference. A column is renamed to its canonical
 # name only when the table has no column of that name already (then the alias is just an unknown column).
+# The exports of shop platforms (Shopify, WooCommerce, Amazon) are recognised as a whole: `platforms`.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "price": ("unit_price", "selling_price", "avg_price"),
-    "units": ("quantity", "qty", "units_sold", "sales_units", "sold"),
-    "period": ("date", "week", "day", "month"),
-    "competitor_price": ("competitor",),
+    "sku": ("product_sku", "item_sku", "variant_sku", "seller_sku", "product_code", "item_code"),
+    "name": ("product_name", "item_name", "title", "product_title", "product"),
+    "unit_cost": ("cost", "cost_price", "cost_per_item", "unit_cost_price", "cogs", "cost_of_goods",
+                  "purchase_price"),
+    "current_price": ("price_now", "list_price", "retail_price"),
+    "price": ("unit_price", "selling_price", "avg_price", "average_price"),
+    "units": ("quantity", "qty", "units_sold", "sales_units", "sold", "units_ordered", "quantity_sold"),
+    "period": ("date", "week", "day", "month", "week_start"),
+    "competitor_price": ("competitor", "rival_price", "competition_price"),
+    "inventory": ("stock", "stock_quantity", "on_hand", "quantity_on_hand", "inventory_qty", "qty_on_hand"),
 }
 
 # Columns holding an amount of money ("$1,299.00" reads as 1299.0), counts, and fractions ("20%").
@@ -68,7 +75,11 @@ def normalize_name(column: object) -> str:
 
 
 def canonical_names(columns: Sequence[object]) -> list[str]:
-    """Normalised names with aliases resolved (see COLUMN_ALIASES); positions match `columns`."""
+    """Normalised names with aliases resolved (see COLUMN_ALIASES); positions match `columns`.
+
+    In a table without sales columns (no `period`, no `units`) a `price` is the product's current price:
+    "sku, cost, price" is a products sheet, while "sku, date, price, qty" is a sales history.
+    """
     names = [normalize_name(c) for c in columns]
     present = set(names)
     for canonical, aliases in COLUMN_ALIASES.items():
@@ -78,6 +89,8 @@ def canonical_names(columns: Sequence[object]) -> list[str]:
         if alias is not None:
             names[names.index(alias)] = canonical
             present.add(canonical)
+    if "price" in present and not present & {"current_price", "period", "units"}:
+        names[names.index("price")] = "current_price"
     return names
 
 
@@ -87,13 +100,29 @@ def duplicate_column(names: Sequence[str]) -> str | None:
     return dup[0] if dup else None
 
 
-def require(where: object, columns: Sequence[str], required: Sequence[str]) -> None:
-    """CatalogError naming the missing required column(s) of the table `where`."""
+def missing_message(missing: Sequence[str], required: Sequence[str], found: Sequence[object],
+                    hints: Sequence[str] = ()) -> str:
+    """'missing required column(s) ...' with what the table has, what it needs and how to map it.
+
+    `found` are the column names as the file writes them (what the merchant sees in a spreadsheet).
+    """
+    what = f"column '{missing[0]}'" if len(missing) == 1 else f"columns {', '.join(repr(m) for m in missing)}"
+    shown = [str(c)[:30] for c in list(found)[:12]]
+    more = f" and {len(found) - 12} more" if len(found) > 12 else ""
+    have = f"found {', '.join(repr(c) for c in shown)}{more}" if shown else "found no columns"
+    example = f'{missing[0]}=<your column>'
+    return (f"missing required {what} ({'; '.join([*hints, have])}; needs {', '.join(required)}; "
+            f'say which column holds it with a column mapping, e.g. --columns "{example}" '
+            "(the columns field in the API and the Catalog tab))")
+
+
+def require(where: object, columns: Sequence[str], required: Sequence[str],
+            found: Sequence[object] | None = None, hints: Sequence[str] = ()) -> None:
+    """CatalogError naming the missing required column(s) of the table `where` (None: no name)."""
     missing = [c for c in required if c not in columns]
-    if len(missing) == 1:
-        raise CatalogError(f"{where}: missing required column '{missing[0]}'")
     if missing:
-        raise CatalogError(f"{where}: missing required columns {', '.join(repr(m) for m in missing)}")
+        prefix = "" if where is None or where == "" else f"{where}: "
+        raise CatalogError(prefix + missing_message(missing, required, columns if found is None else found, hints))
 
 
 def is_combined(columns: Collection[str]) -> bool:

@@ -130,12 +130,13 @@ def check_sizes(batch_size: int, chunk_size: int) -> None:
 
 
 def score_frames(products: pd.DataFrame, history: pd.DataFrame | None, policy: Policy, batch_size: int = 16,
-                 progress: bool = False) -> pd.DataFrame:
-    """Scores an in-memory catalog: one output row per product row (see OUTPUT_COLUMNS)."""
+                 progress: bool = False, mapping: object = None) -> pd.DataFrame:
+    """Scores an in-memory catalog: one output row per product row (see OUTPUT_COLUMNS); `mapping` is the
+    merchant's explicit column mapping (`plans.ColumnMap` or its text)."""
     from tqdm import tqdm
 
     check_sizes(batch_size, 1)
-    items = prepare_frames(products, history)
+    items = prepare_frames(products, history, mapping)  # type: ignore[arg-type]
     with tqdm(total=len(items), unit="SKU", desc="scoring", disable=not progress) as bar:
         rows = score_items(items, policy, batch_size, bar.update)
     return pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA).to_pandas()

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.catalog.formats import OUTPUT_FORMATS, table_format
+from agent.catalog.formats import OUTPUT_FORMATS, TableSource, table_format
 from agent.catalog.partition import SkuIndex, bucket_span, build_index, chunk_items, partition
 from agent.catalog.parts import (
     PART_VERSION,
@@ -27,6 +27,7 @@ from agent.catalog.parts import (
     parts_folder,
     write_part,
 )
+from agent.catalog.plans import ColumnMap
 from agent.catalog.schema import COMBINED_COLUMNS, HISTORY_COLUMNS, CatalogError
 from agent.catalog.scoring import check_sizes, policy_identity, score_items
 from agent.catalog.tables import inspect_inputs
@@ -57,8 +58,8 @@ class ScoreSummary:
         return text + [f"warning: {w}" for w in self.warnings]
 
 
-def _warnings(index: SkuIndex, ignored: list[str]) -> list[str]:
-    warnings = []
+def _warnings(index: SkuIndex, ignored: list[str], notes: list[str]) -> list[str]:
+    warnings = list(notes)
     if index.skipped_history_rows:
         what = "rows without a sku" if index.mode == "combined" else (
             f"history rows for {index.unknown_skus} SKU(s) not in the products"
@@ -72,11 +73,13 @@ def _warnings(index: SkuIndex, ignored: list[str]) -> list[str]:
 
 def score_files(products_path: str | Path, history_path: str | Path | None, out_path: str | Path,
                 policy: Policy, batch_size: int = 16, chunk_size: int = 256, resume: bool = True,
-                progress: bool = True, policy_id: str | None = None) -> ScoreSummary:
+                progress: bool = True, policy_id: str | None = None,
+                mapping: ColumnMap | str | None = None) -> ScoreSummary:
     """Scores a catalog file into `out_path` (CSV/Parquet/JSONL by extension), streaming and resumable.
 
     See the package docstring for formats and validation, `partition` for the memory bound and
-    `parts` for resuming.
+    `parts` for resuming. `mapping`: the merchant's explicit column mapping (`ColumnMap` or its text,
+    "sku=Variant SKU,unit_cost=Cost per item,history.units=Qty").
     """
     from tqdm import tqdm
 
@@ -90,9 +93,14 @@ def score_files(products_path: str | Path, history_path: str | Path | None, out_
     for source in (products, history):
         if source is not None and source.exists() and out.exists() and out.resolve() == source.resolve():
             raise CatalogError(f"{out}: the output would overwrite an input file")
-    mode, ignored = inspect_inputs(products, history)
+    cmap = ColumnMap.parse(mapping)
+    psource = TableSource.of(products, dict(cmap.products))
+    hsource = None if history is None else TableSource.of(history, dict(cmap.history))
+    mode, ignored, notes = inspect_inputs(psource, hsource)
     settings = {"policy": policy_id or policy_identity(policy), "batch_size": batch_size, "chunk_size": chunk_size,
                 "mode": mode, "version": PART_VERSION}
+    if cmap:
+        settings["columns"] = cmap.describe()
     inputs = {"products": file_digest(products), "history": None if history is None else file_digest(history)}
     key = hashlib.sha256(json.dumps([inputs, settings], sort_keys=True).encode()).hexdigest()
     folder = parts_folder(out)
@@ -100,18 +108,18 @@ def score_files(products_path: str | Path, history_path: str | Path | None, out_
     with locked(folder):
         open_parts(folder, key, resume, {"inputs": {"products": str(products), "history": str(history)},
                                          "settings": settings})
-        index = build_index(products, history, mode)
+        index = build_index(psource, hsource, mode)
         span = bucket_span(index, chunk_size)
         hist_dir = folder / "history"
         if mode != "products" and not (hist_dir / "DONE.json").exists():
-            source, columns = (products, COMBINED_COLUMNS) if mode == "combined" else (history, HISTORY_COLUMNS)
+            source, columns = (psource, COMBINED_COLUMNS) if mode == "combined" else (hsource, HISTORY_COLUMNS)
             partition(source, index, span, hist_dir, columns)  # type: ignore[arg-type]
         n_chunks = index.n_chunks(chunk_size)
         done = {k for k in range(n_chunks) if part_path(folder, k).exists()}
         done_rows = sum(min(chunk_size, index.n_rows - k * chunk_size) for k in done)
         scored_now = 0
         with tqdm(total=index.n_rows, initial=done_rows, unit="SKU", desc="scoring", disable=not progress) as bar:
-            for k, items in chunk_items(products, index, folder, chunk_size, span, done):
+            for k, items in chunk_items(psource, index, folder, chunk_size, span, done):
                 rows = score_items(items, policy, batch_size, bar.update)
                 write_part(folder, k, rows)
                 scored_now += len(rows)
@@ -122,4 +130,4 @@ def score_files(products_path: str | Path, history_path: str | Path | None, out_
                         skipped_history_rows=index.skipped_history_rows, unknown_history_skus=index.unknown_skus,
                         resumed_chunks=len(done), chunks=n_chunks, seconds=seconds,
                         skus_per_second=scored_now / seconds if seconds > 0 else 0.0,
-                        warnings=_warnings(index, ignored))
+                        warnings=_warnings(index, ignored, notes))

@@ -42,6 +42,7 @@ _PLAIN = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _THOUSANDS = {",": re.compile(r"[1-9]\d{0,2}(?:,\d{3})+"), ".": re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+")}
 _NUMERIC_COLUMNS = MONEY_COLUMNS | COUNT_COLUMNS | FRACTION_COLUMNS
 _MONTH_FORMATS = ("%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y")
+_EURO_NUMBER = re.compile(r"(?P<int>\d{1,3}(?:\.\d{3})+|\d+)(?:,(?P<frac>\d+))?")
 
 
 def short(value: object) -> str:
@@ -152,6 +153,26 @@ def parse_fraction(text: object, where: str = "") -> float:
     return parse_number(text, where, expected)
 
 
+def decimal_comma_text(text: str | None) -> str | None:
+    """A cell of a file written with decimal commas, rewritten with a decimal point ("1.299" -> "1299",
+    "1,299" -> "1.299", "12,50 €" -> "12.50 €"); cells that spell no such number come back unchanged.
+
+    Only for files whose dialect says so (`dialects.sniff`): there "1.299" is twelve hundred and
+    ninety-nine, while the module's file-blind rules must read it as one point two nine nine.
+    """
+    if text is None:
+        return None
+    s = _GROUP_SPACE.sub("", text)
+    m = re.search(r"\d[\d.,]*", s)
+    if m is None:
+        return text
+    core = _EURO_NUMBER.fullmatch(m[0])
+    if core is None:
+        return text
+    number = core["int"].replace(".", "") + (f".{core['frac']}" if core["frac"] else "")
+    return s[:m.start()] + number + s[m.end():]
+
+
 def lenient_number(text: str | None, column: str) -> str | float | None:
     """The cell as a number where this module reads more than a plain float does; else the text itself.
 
@@ -177,7 +198,7 @@ def lenient_number(text: str | None, column: str) -> str | float | None:
 def _date_parts(text: str) -> tuple[str, tuple[int, int, int]] | None:
     """(style, numbers) of a date cell: "iso" (y, m, d), "dots" (d, m, y) or "slash" (a, b, y)."""
     m = re.fullmatch(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
-                     r"(?:Z|[+-]\d{2}:?\d{2})?", text)
+                     r"(?: ?(?:Z|[+-]\d{2}:?\d{2}|[A-Z]{2,5}))?", text)  # "... -0500" (Shopify), "... GMT" (Amazon)
     if m:
         return "iso", (int(m[1]), int(m[2]), int(m[3]))
     m = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", text)
@@ -223,6 +244,11 @@ def _day_first(cells: Sequence[str]) -> bool:
         if parts and parts[0] == "slash" and parts[1][0] > 12:
             return True
     return False
+
+
+def is_day_first(cells: Sequence[object]) -> bool:
+    """Whether a date column's slashed dates are day first (decided once for the whole column)."""
+    return _day_first([str(c) for c in cells if c is not None])
 
 
 def parse_date(text: object, where: str = "", day_first: bool = False) -> dt.date:

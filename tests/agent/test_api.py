@@ -226,9 +226,11 @@ def test_score_csv_upload_and_csv_answer_escapes_formulas(client):
 @pytest.mark.parametrize(("files", "words"), [
     ({"products": ("products.parquet", b"not parquet at all", "application/octet-stream")},
      "products file 'products.parquet': not readable as PARQUET"),
-    ({"products": ("products.xlsx", b"PK\x03\x04", "application/octet-stream")}, "unsupported file type"),
+    ({"products": ("products.xlsx", b"PK\x03\x04", "application/octet-stream")}, "not readable as XLSX"),
+    ({"products": ("products.numbers", b"PK\x03\x04", "application/octet-stream")}, "unsupported file type"),
     ({"products": ("products.csv", b"sku,name\nA,mug\n", "text/csv")}, "missing required columns"),
-    ({"products": ("products.csv", b"\xff\xfe\x00\x01", "text/csv")}, "not UTF-8"),
+    ({"products": ("products.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x01", "text/csv")},
+     "not a text table"),
     ({"history": ("history.csv", b"sku,period,price,units\n", "text/csv")}, "products: upload a products file"),
 ])
 def test_score_bad_file_is_a_clear_422(client, files, words):

@@ -280,6 +280,9 @@ def _bad_file(tmp_path: Path, case: str) -> tuple[Path, Path | None]:
     elif case == "binary_csv":
         p.write_bytes(bytes(range(256)) * 4)
     elif case == "unsupported":
+        p = tmp_path / "products.xls"
+        p.write_bytes(b"\xd0\xcf\x11\xe0")
+    elif case == "xlsx_garbage":
         p = tmp_path / "products.xlsx"
         p.write_bytes(b"PK")
     elif case == "not_found":
@@ -296,7 +299,8 @@ BAD_FILES = {
     "jsonl_broken": "products.jsonl: line 2 is not valid JSON",
     "parquet_garbage": "products.parquet: not readable as PARQUET",
     "binary_csv": "products.csv: ",
-    "unsupported": "products.xlsx: unsupported file type",
+    "unsupported": "products.xls: unsupported file type",
+    "xlsx_garbage": "products.xlsx: not readable as XLSX",
     "not_found": "nope.csv: file not found",
 }
 

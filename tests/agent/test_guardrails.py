@@ -172,3 +172,79 @@ def test_a_band_without_a_whole_cent_gives_way_to_the_hard_range_by_under_a_cent
     # margin floor 6.6933..., max_change band up to 6.699: no cent in between, so the floor's next cent
     result = apply_guardrails(100.0, ctx(current=6.09, cost=5.02, min_margin=0.25, max_change=0.1))
     assert result.price == 6.70
+
+
+# --- issue 16: safe by default --------------------------------------------------------------------
+
+
+def test_the_default_cap_applies_only_where_asked_and_no_max_change_is_set():
+    """Rule 5b: merchant-facing recommendations ask for it (`default_cap=True`); the RL reward and what-if
+    checks do not, so a simulated market's prices are what they were."""
+    capped = apply_guardrails(20.0, ctx(), default_cap=True)
+    assert capped.price == 11.5 and rules(capped) == ["default_max_change"]
+    assert "at most the default 15% per period from 10.00" in capped.binding[0].detail
+    assert apply_guardrails(7.0, ctx(), default_cap=True).price == 8.5
+    assert apply_guardrails(20.0, ctx()).price == 20.0 and apply_guardrails(20.0, ctx()).binding == []
+    own = apply_guardrails(20.0, ctx(max_change=0.4), default_cap=True)  # the merchant's own rule wins
+    assert own.price == 14.0 and rules(own) == ["max_change"]
+    assert apply_guardrails(20.0, ctx(max_change=0.05), default_cap=True).price == 10.5
+    assert apply_guardrails(20.0, ctx(default_max_change=0.25), default_cap=True).price == 12.5  # another default
+    off = apply_guardrails(20.0, ctx(default_max_change=None), default_cap=True)  # switched off
+    assert off.price == 20.0 and off.binding == []
+    assert Guardrails().default_max_change == 0.15
+    with pytest.raises(ValueError):
+        Guardrails(default_max_change=0.0)
+
+
+def test_the_default_cap_gives_way_to_the_hard_range_like_max_change():
+    # the merchant's floor is at 20 while the price is 10: 15% cannot reach it, the floor wins
+    result = apply_guardrails(10.0, ctx(min_price=20.0), default_cap=True)
+    assert result.price == 20.0 and rules(result) == ["min_price", "default_max_change"]
+    assert "overridden" in result.binding[-1].detail
+
+
+def test_the_simulated_market_is_not_capped():
+    """The env's contexts carry the field's default, but nothing on the simulator's side applies it: the
+    market posts the policy's price clipped to [min_price, max_price] only, and the RL reward calls the
+    guardrails without the cap; benchmark numbers stay what they were."""
+    from env.distribution import sample_task
+    from env.market import Market
+
+    market = Market(sample_task("test", 0))
+    market.reset()
+    sim = market.context()
+    bold = min(sim.product.current_price * 1.6, market.task.max_price)
+    assert bold > sim.product.current_price * 1.15  # a move the default cap would stop
+    assert apply_guardrails(bold, sim).price == pytest.approx(bold, abs=0.005)
+    assert apply_guardrails(bold, sim).binding == []
+    assert market.step(bold).price == pytest.approx(bold)
+
+
+def test_a_price_held_exactly_at_its_bound_counts_as_binding_but_did_not_move_it():
+    result = apply_guardrails(12.0, ctx(min_price=12.0, max_price=20.0))
+    assert result.price == 12.0 and result.binding == []  # nothing moved it (the RL reward's clamp)
+    assert [(b.rule, b.held) for b in result.held] == [("min_price", True)]
+    assert [b.rule for b in result.rules] == ["min_price"]
+    assert result.held[0].words() == "not below the minimum price 12.00 (holds the price at its bound 12.00)"
+    # a margin floor of 14.2814...: the lowest whole cent above it, 14.29, is on the bound
+    margin = apply_guardrails(14.29, ctx(cost=9.997, min_margin=0.3), default_cap=True)
+    assert [b.rule for b in margin.held] == ["min_margin"]
+    # the cap's edge and the default floor too
+    assert [b.rule for b in apply_guardrails(11.5, ctx(), default_cap=True).held] == ["default_max_change"]
+    assert [b.rule for b in apply_guardrails(4.0, ctx(current=4.5)).held] == ["default_floor"]
+    # a rule that moved the price is not recorded twice; a price inside the rules holds nothing
+    moved = apply_guardrails(3.0, ctx(min_price=12.0))
+    assert rules(moved) == ["min_price"] and moved.held == []
+    assert apply_guardrails(12.5, ctx(min_price=12.0, max_price=20.0)).held == []
+
+
+def test_an_ending_never_turns_a_rise_into_a_cut():
+    """Found on the demo catalog: 3.43 -> 3.69 under the 15% cap has no .99 above 3.43 inside the band, and
+    the nearest .99 was 2.99, a 13% cut the evidence did not ask for. Now the price is left as is."""
+    c = ctx(current=3.43, cost=2.49, price_ending=0.99)
+    result = apply_guardrails(3.69, c, default_cap=True)
+    assert result.price == 3.69 and result.binding == []
+    assert apply_guardrails(5.68, ctx(current=4.94, cost=3.51, price_ending=0.99), default_cap=True).price == 4.99
+    down = apply_guardrails(9.2, ctx(current=10.0, price_ending=0.99))
+    assert down.price == 8.99  # a cut stays a cut
+    assert apply_guardrails(10.0, ctx(current=10.0, price_ending=0.99)).price == 9.99  # a hold may go either way

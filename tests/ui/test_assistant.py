@@ -59,8 +59,10 @@ def test_what_if_outside_the_evidence_says_so_instead_of_guessing(assistant):
 
 
 def test_margin_floor_command_re_prices_within_the_new_guardrail(assistant):
-    first = assistant.respond(MUG, ChatState())
-    assert first.recommendation.price < 10  # the evidence alone goes below $10 ...
+    capped = assistant.respond(MUG, ChatState())
+    assert capped.recommendation.price == pytest.approx(11.90)  # the default cap: at most 15% below $14 ...
+    first = assistant.respond("max change 50%", capped.state)
+    assert first.recommendation.price < 10  # ... lifted, the evidence alone goes below $10 ...
     turn = assistant.respond("set my floor margin to 60%", first.state)
     rec = turn.recommendation
     assert rec.price == pytest.approx(10.0, abs=0.01)  # ... a 60% margin on a $4 cost floors it at $10
@@ -161,3 +163,48 @@ def test_a_what_if_after_a_chosen_candidate_uses_the_toolbox_fit_it_came_from():
     assert "demand curve that fits best" in texts(turn) and turn.charts
     far = assistant.respond("what if I charge $400?", first.state)
     assert "no demand estimate" in texts(far)
+
+
+# --- issue 16: safe by default ----------------------------------------------------------------------
+
+
+def test_thin_evidence_gets_a_capped_step_plain_words_and_a_price_test(assistant):
+    turn = assistant.respond(MUG, ChatState())
+    rec, text = turn.recommendation, texts(turn)
+    assert rec.change_pct == pytest.approx(-15.0)  # the evidence alone says $9.23, -34%
+    assert "guardrails: none set (default: at most 15% change per period)" in text
+    assert "at most the default 15% per period from 14.00" in text  # the answer and the Guardrails step
+    assert "- default_max_change: " in text
+    assert rec.gain_uncertain and "**Uncertain gain.**" in text and "is inside its 90% band" in text
+    assert f"a smaller step to {rec.smaller_step:,.2f}, or hold 14.00" in text
+    assert f"**Price test.** {rec.price_test.plan}" in text
+    assert turn.state.price_test == rec.price_test
+    # the merchant's own rule replaces the default, and then the default is not mentioned
+    loose = assistant.respond("max change 50%", turn.state)
+    assert "default" not in texts(loose).split("Recommended price")[1]
+
+
+def test_a_rule_holding_the_price_at_its_bound_is_named_in_the_chat(assistant):
+    first = assistant.respond(MUG, ChatState())
+    turn = assistant.respond("never go below $11.90", first.state)  # the capped price sits on the new floor
+    rec = turn.recommendation
+    assert rec.price == pytest.approx(11.90)
+    assert "holds the price at its bound 11.90" in texts(turn)
+    assert "none bound the price" not in texts(turn) and "No rule bound the price" not in texts(turn)
+
+
+def test_an_upload_after_a_price_test_reads_it_out(assistant, tmp_path):
+    first = assistant.respond(MUG, ChatState())
+    test = first.state.price_test
+    assert test is not None
+    rows = ["price,units"] + [f"{14.0 if t % 2 == 0 else test.test_price},{90 + t % 4 if t % 2 == 0 else 140 - t % 3}"
+                              for t in range(12)]
+    path = tmp_path / "test_sales.csv"
+    path.write_text("\n".join(rows) + "\n")
+    turn = assistant.use_file(str(path), first.state)
+    result = [m["content"] for m in turn.messages if str(m["content"]).startswith("**Price test result.**")]
+    assert result and f"{test.test_price:,.2f} won:" in result[0] and "95% interval" in result[0]
+    assert turn.recommendation is not None  # and it re-prices on the new sales
+    # without a test proposed before, an upload is just new sales
+    plain = assistant.use_file(str(path), ChatState(facts=first.state.facts))
+    assert not any(str(m["content"]).startswith("**Price test result.**") for m in plain.messages)

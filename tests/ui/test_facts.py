@@ -74,6 +74,13 @@ def test_instructions_in_the_message_are_not_obeyed_only_numbers_are_read():
     assert len(facts.name) <= 80
 
 
+def test_the_reading_says_what_was_asked_and_in_which_language():
+    reading = read_message(MUG, MerchantFacts())
+    assert (reading.question, reading.language) == ("price", "en")
+    follow = read_message("需求弹性是多少？", reading.facts)
+    assert (follow.question, follow.language) == ("elasticity", "zh") and follow.facts == reading.facts
+
+
 def test_history_file_is_read_in_period_order(tmp_path):
     path = tmp_path / "sales.csv"
     pd.DataFrame({"date": ["2026-03-08", "2026-03-01", "2026-03-15"], "Price": ["$12.00", "11.00", "13"],

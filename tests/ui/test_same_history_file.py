@@ -82,11 +82,39 @@ def test_a_bad_cell_is_named_at_both_doors(tmp_path, files):
 
 def test_upload_errors_name_the_problem_never_a_path():
     with pytest.raises(CatalogError) as err:
-        read_upload(b"PK\x03\x04", "sales.xlsx")
+        read_upload(b"PK\x03\x04", "sales.numbers")
     assert str(err.value).startswith("unsupported file type")
+    with pytest.raises(CatalogError, match="^not readable as XLSX"):
+        read_upload(b"PK\x03\x04", "sales.xlsx")
     with pytest.raises(CatalogError, match="^empty table \\(no rows\\)$"):
         read_upload(b"price,units\n", "sales.csv")
     with pytest.raises(CatalogError, match="^not readable as PARQUET"):
         read_upload(b"not parquet", "sales.parquet")
     with pytest.raises(ValueError, match="^I could not read sales.parquet: not readable as PARQUET"):
         facts_from_history_upload(b"not parquet", "/tmp/gradio/x/sales.parquet", MerchantFacts())
+
+
+EUROPEAN = "\ufeffSKU;Date;Price;Qty\r\nT-1;15.03.2026;1.349,00 €;2\r\nT-1;01.03.2026;1.299,00 €;3\r\n"
+SHOPIFY_ORDERS = ("Name,Financial Status,Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,"
+                  "Cancelled at\n#1,paid,2026-03-02 10:00:00 +0100,2,Mug,12.00,T-1,\n"
+                  "#2,paid,2026-03-04 10:00:00 +0100,1,Mug,9.00,T-1,\n#3,paid,2026-03-10 10:00:00 +0100,3,Mug,11.00,"
+                  "T-1,\n#4,refunded,2026-03-11 10:00:00 +0100,5,Mug,11.00,T-1,\n")
+
+
+@pytest.mark.parametrize(("content", "name", "expected"), [
+    # a European Excel CSV: BOM, semicolons, decimal commas, thousands dots, dates day first (rows out of order)
+    (EUROPEAN.encode("utf-8"), "verkauf.csv", [(1299.0, 3.0), (1349.0, 2.0)]),
+    # Excel's "Unicode text" of the same sales: UTF-16 with tabs
+    (EUROPEAN.replace(";", "\t").encode("utf-16"), "verkauf.txt", [(1299.0, 3.0), (1349.0, 2.0)]),
+    # a Shopify orders export of one product: summed per ISO week (price = revenue / units), refunds left out
+    (SHOPIFY_ORDERS.encode(), "orders_export.csv", [(11.0, 3.0), (11.0, 3.0)]),
+])
+def test_the_chat_and_the_catalog_read_merchants_real_files(tmp_path, content, name, expected):
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert [(s.price, s.units) for s in facts_from_history_file(path, MerchantFacts()).sales] == expected
+    assert [(s.price, s.units) for s in facts_from_history_upload(content, name, MerchantFacts()).sales] == expected
+    products = read_upload(b"sku;unit_cost;current_price\nT-1;4,00;1.299,00\n", "products.csv")
+    [(_, ctx, err)] = contexts_for(products, read_table(path))
+    assert err is None and [(r.price, r.units) for r in ctx.history] == expected
+    assert ctx.product.current_price == 1299.0

@@ -1,0 +1,113 @@
+"""The wordings of `finetune.message_data`: every phrasing of every field, in English and Chinese, each in
+exactly one family, train or held-out (see that module).
+
+PHRASES[language][slot] = (train phrasings, held-out phrasings). Placeholders: {name} (with its article in
+English), {cost} and {p} amounts, {u} a count, {item} what is counted, {when} a time, {pct} a percentage.
+A phrasing's id is "<language>.<slot>.<t|h><index>" (`message_data.phrase_ids`).
+"""
+
+from __future__ import annotations
+
+PHRASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
+    "en": {
+        "greeting": (["Hi!", "Hello,", "Hey there.", "Quick question:"],
+                     ["Good morning!", "Hope you can help.", "Hi team,"]),
+        "name": (["I sell {name}", "my product is {name}", "selling {name}", "product: {name}"],
+                 ["we make {name}", "this is about our {name}", "our shop carries {name}"]),
+        "cost": (["it costs me {cost}", "costs me about {cost} to make", "costs us {cost}", "my unit cost is {cost}",
+                  "each one costs me {cost}", "I pay {cost} per unit", "COGS is {cost}", "cost: {cost}",
+                  "unit cost {cost}", "they cost me {cost} each"],
+                 ["I buy them in at {cost} each", "my cost per piece is {cost}", "production cost runs {cost}",
+                  "the wholesale price I pay is {cost}", "they set me back {cost} apiece", "landed cost {cost}"]),
+        "sale": (["I sold {u} at {p} {when}", "{u} units at {p} {when}", "{when} {u} sold for {p} each",
+                  "sold {u} {item} at {p} {when}", "{u} @ {p} {when}", "{when} I sold {u} {item} for {p}",
+                  "{u} {item} for {p} {when}"],
+                 ["{when} I moved {u} pieces priced at {p}", "at {p} I sold {u} {when}",
+                  "{when}: {u} orders, price {p}",
+                  "we shifted {u} units at {p} apiece {when}", "{when} the price was {p} and {u} went out the door"]),
+        "competitor": (["my competitor is at {p}", "competitor's price is {p}", "the competitor sells it for {p}",
+                        "competitors charge {p}", "my competitor charges {p}"],
+                       ["the shop down the street asks {p}", "a rival lists it at {p}", "Amazon has it for {p}",
+                        "others sell the same thing for {p}"]),
+        "current": (["I currently charge {p}", "right now it's {p}", "current price is {p}", "I sell it for {p} now",
+                     "today I charge {p}"],
+                    ["it's listed at {p} today", "my shelf price is {p}", "the tag says {p}"]),
+        "min_margin": (["set my floor margin to {pct}", "minimum margin {pct}", "keep a margin floor of {pct}",
+                        "min margin is {pct}"],
+                       ["I need at least {pct} margin", "don't let the margin drop under {pct}"]),
+        "min_price": (["never go below {p}", "minimum price {p}", "price floor {p}", "not below {p}"],
+                      ["don't price it under {p}", "the lowest I'll go is {p}"]),
+        "max_price": (["never go above {p}", "max price is {p}", "maximum price {p}", "not above {p}"],
+                      ["don't charge more than {p}", "cap the price at {p}"]),
+        "max_change": (["max change {pct}", "change at most {pct}", "maximum change {pct} per week"],
+                       ["limit each change to {pct}", "no swings bigger than {pct}"]),
+        "q_price": (["what should I charge?", "what price do you recommend?", "what's the best price?",
+                     "what price should I set?"],
+                    ["where should I set it?", "help me pick a price.", "what would you price it at?"]),
+        "q_what_if": (["what if I charge {p}?", "how about {p}?", "what about {p}?", "what if I go to {p}?"],
+                      ["suppose I try {p}, then what?", "and at {p}?", "would {p} work?"]),
+        "q_why_lower": (["why not lower?", "why not cheaper?", "why not go lower?"],
+                        ["wouldn't a lower price sell more?", "can't I go cheaper?"]),
+        "q_why_higher": (["why not higher?", "why not charge more?", "why not go higher?"],
+                         ["shouldn't I charge more?", "why don't I go up?"]),
+        "q_elasticity": (["how sensitive are my customers to price?", "what's the elasticity?",
+                          "how price sensitive is demand?", "what is the price elasticity?"],
+                         ["how much does demand react to price?", "are my buyers price-conscious?"]),
+        "q_reset": (["start over", "new product", "reset please", "forget everything"],
+                    ["let's begin again from scratch", "scrap that, clear it all", "wipe the slate clean"]),
+    },
+    "zh": {
+        "greeting": (["你好，", "您好！", "请教一下："], ["早上好！", "麻烦帮我看看，"]),
+        "name": (["我卖{name}", "我的产品是{name}", "产品：{name}"], ["我们家做{name}", "关于我们的{name}"]),
+        "cost": (["成本{cost}", "进价是{cost}", "每件成本大约{cost}", "成本价：{cost}", "一个成本{cost}", "进价{cost}"],
+                 ["拿货价{cost}", "每个进货要{cost}", "做一个要花{cost}", "采购价{cost}"]),
+        "sale": (["{when}卖了{u}件，售价{p}", "{when}以{p}卖出{u}个", "{when}{p}的价格卖了{u}件",
+                  "{when}价格{p}，销量{u}",
+                  "{when}卖了{u}{item}，价格{p}"],
+                 ["{when}定价{p}时出了{u}单", "{when}卖{p}，走了{u}件", "{when}按{p}卖掉{u}个"]),
+        "competitor": (["竞争对手卖{p}", "竞品价格{p}", "对手定价{p}", "竞争对手的价格是{p}"],
+                       ["隔壁店卖{p}", "同行售价{p}", "别家标价{p}"]),
+        "current": (["现在卖{p}", "目前售价{p}", "当前价格{p}"], ["现价{p}", "标价是{p}", "眼下定价{p}"]),
+        "min_margin": (["最低利润率{pct}", "利润率不低于{pct}", "毛利率至少{pct}"],
+                       ["利润率别低于{pct}", "保底利润率{pct}"]),
+        "min_price": (["地板价{p}", "最低价{p}", "价格不要低于{p}"], ["底价{p}", "价格别低过{p}"]),
+        "max_price": (["最高价{p}", "价格不要超过{p}", "价格上限{p}"], ["封顶{p}", "最多卖到{p}"]),
+        "max_change": (["每次调价不超过{pct}", "最大变动{pct}"], ["单次调整幅度最多{pct}", "调价幅度控制在{pct}以内"]),
+        "q_price": (["我应该定什么价？", "建议卖多少钱？", "最优价格是多少？"], ["怎么定价比较好？", "帮我定个价吧。"]),
+        "q_what_if": (["如果我卖{p}呢？", "如果定{p}会怎样？", "要是卖{p}呢？"],
+                      ["改成{p}会怎么样？", "试试{p}行不行？"]),
+        "q_why_lower": (["为什么不更低？", "为什么不降价？"], ["再便宜点不行吗？"]),
+        "q_why_higher": (["为什么不更高？", "为什么不涨价？"], ["不能再贵一点吗？"]),
+        "q_elasticity": (["顾客对价格有多敏感？", "需求弹性是多少？", "价格弹性多大？"],
+                         ["涨价会流失多少顾客？", "买家在乎价格吗？"]),
+        "q_reset": (["重新开始", "换个产品", "清空"], ["从头来过", "全部作废"]),
+    },
+}
+
+NAMES = {"en": [("a ceramic mug", "ceramic mug"), ("scented candles", "scented candles"),
+                ("a leather wallet", "leather wallet"), ("a yoga mat", "yoga mat"), ("phone cases", "phone cases"),
+                ("a wool scarf", "wool scarf"), ("an espresso machine", "espresso machine"),
+                ("a desk lamp", "desk lamp"), ("running shoes", "running shoes"), ("notebooks", "notebooks"),
+                ("a garden hose", "garden hose"), ("handmade soap", "handmade soap")],
+         "zh": [(n, n) for n in ("陶瓷杯", "香薰蜡烛", "皮夹", "瑜伽垫", "手机壳", "羊毛围巾", "咖啡机", "台灯", "跑鞋",
+                                "笔记本", "保温杯", "手工皂")]}
+ITEMS = {"en": ["units", "pcs", "pieces", "items"], "zh": ["件", "个", "单", "份"]}
+
+# Time words for sales, oldest first; each family is a phrasing with an id, split like the others.
+WHEN: dict[str, tuple[list[list[str]], list[list[str]]]] = {
+    "en": ([["three weeks ago", "two weeks ago", "last week", "this week"],
+            ["in January", "in February", "in March", "in April"],
+            ["on 2 March", "on 9 March", "on 16 March", "on 23 March"],
+            ["the week of 2026-03-02", "the week of 2026-03-09", "the week of 2026-03-16", "the week of 2026-03-23"]],
+           [["in week 10", "in week 11", "in week 12", "in week 13"],
+            ["back in May", "in June", "in July", "in August"],
+            ["on 03/02", "on 03/09", "on 03/16", "on 03/23"]]),
+    "zh": ([["三周前", "两周前", "上周", "这周"], ["1月", "2月", "3月", "4月"],
+            ["3月2日", "3月9日", "3月16日", "3月23日"]],
+           [["三个月前", "上上个月", "上个月", "这个月"], ["5月份", "6月份", "7月份", "8月份"],
+            ["第10周", "第11周", "第12周", "第13周"]]),
+}
+JOINS = {"en": ([", ", ". ", " and "], ["; ", " - ", ", plus "]), "zh": (["，", "。", "；"], ["，另外", "。还有，"])}
+SALE_JOINS = {"en": ([" and ", ", then ", ", "], ["; ", " while "]), "zh": (["，", "；"], ["，然后", "，接着"])}
+APPROX = {"en": ["about ", "around ", "roughly ", "~"], "zh": ["大约", "大概", "差不多"]}
+CURRENCIES = {"en": ["USD", "USD", "EUR", "EUR", "GBP", "CNY", None], "zh": ["CNY", "CNY", "CNY", "USD", None]}

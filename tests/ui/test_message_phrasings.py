@@ -1,0 +1,125 @@
+"""The chat reads merchants' own words: each phrasing family in English and Chinese, the issue-16 failures,
+and the rule that every number it reads appears in the message."""
+
+import pytest
+
+from finetune.message_data import build_messages
+from ui.facts import MerchantFacts, read_message
+from ui.message import Extraction, extract, ground, grounded, numbers_in
+
+# (language, family, message, what must be read); fields not named must stay unread
+CASES = [
+    ("en", "cost", "costs me about 6.50 to make", {"unit_cost": 6.5}),
+    ("en", "cost thousands", "costs us $1,150", {"unit_cost": 1150.0}),
+    ("en", "cost euro", "my unit cost is 1.150,00 €", {"unit_cost": 1150.0}),
+    ("en", "cost pound", "they cost me £3.20 each", {"unit_cost": 3.2}),
+    ("en", "cost range", "COGS is $6-7", {"unit_cost": 6.5}),
+    ("en", "sales", "I sold 120 at €12,50 last week and 90 at €14 this week",
+     {"sales": [(120.0, 12.5), (90.0, 14.0)]}),
+    ("en", "sales newest first", "this week 90 units at $14, last week I sold 120 at $12",
+     {"sales": [(120.0, 12.0), (90.0, 14.0)]}),
+    ("en", "sales with dates", "on 2 March I sold 1,200 pcs for USD 9.99, on 9 March 800 @ USD 10.49",
+     {"sales": [(1200.0, 9.99), (800.0, 10.49)]}),
+    ("en", "competitor", "my competitor charges EUR 13,50", {"competitor_price": 13.5}),
+    ("en", "current", "right now it's 19.99 GBP", {"current_price": 19.99}),
+    ("en", "min price", "never go below ¥88", {"min_price": 88.0}),
+    ("en", "max price", "max price is RMB 1,200", {"max_price": 1200.0}),
+    ("en", "margin", "set my floor margin to 30 percent", {"min_margin": 0.3}),
+    ("en", "max change", "max change 10 %", {"max_change": 0.1}),
+    ("en", "name", "I sell scented candles", {"name": "scented candles"}),
+    ("en", "question price", "what price do you recommend?", {"question": "price"}),
+    ("en", "question what-if", "what if I charge €15?", {"question": "what_if", "what_if": 15.0}),
+    ("en", "question why lower", "why not go lower?", {"question": "why_lower"}),
+    ("en", "question why higher", "why not charge more?", {"question": "why_higher"}),
+    ("en", "question elasticity", "how sensitive are my customers to price?", {"question": "elasticity"}),
+    ("en", "question reset", "start over", {"question": "reset"}),
+    ("zh", "cost", "进价大约6.5元", {"unit_cost": 6.5}),
+    ("zh", "cost thousands", "成本价：¥1,150", {"unit_cost": 1150.0}),
+    ("zh", "sales", "上周卖了120件，售价12元；这周以14元卖出90个", {"sales": [(120.0, 12.0), (90.0, 14.0)]}),
+    ("zh", "sales price first", "3月2日12块的价格卖了40件，3月9日价格13块，销量35",
+     {"sales": [(40.0, 12.0), (35.0, 13.0)]}),
+    ("zh", "competitor", "竞争对手卖13.5元", {"competitor_price": 13.5}),
+    ("zh", "current", "目前售价RMB 99", {"current_price": 99.0}),
+    ("zh", "min price", "地板价10元", {"min_price": 10.0}),
+    ("zh", "max price", "价格上限２０元", {"max_price": 20.0}),
+    ("zh", "margin", "最低利润率30％", {"min_margin": 0.3}),
+    ("zh", "max change", "每次调价不超过百分之15", {"max_change": 0.15}),
+    ("zh", "name", "我卖陶瓷杯，", {"name": "陶瓷杯"}),
+    ("zh", "question price", "我应该定什么价？", {"question": "price"}),
+    ("zh", "question what-if", "如果我卖15元呢？", {"question": "what_if", "what_if": 15.0}),
+    ("zh", "question why lower", "为什么不降价？", {"question": "why_lower"}),
+    ("zh", "question why higher", "为什么不涨价？", {"question": "why_higher"}),
+    ("zh", "question elasticity", "顾客对价格有多敏感？", {"question": "elasticity"}),
+    ("zh", "question reset", "重新开始", {"question": "reset"}),
+]
+
+
+@pytest.mark.parametrize(("language", "family", "message", "expected"), CASES,
+                         ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def test_each_phrasing_family_in_each_language(language, family, message, expected):
+    ex = extract(message)
+    assert ex.language == language
+    read = {k: v for k, v in vars(ex).items() if k not in ("language", "dropped") and v not in (None, [])}
+    assert read == expected, family
+    assert not ex.dropped
+
+
+def test_a_whole_chinese_message_prices_without_asking_again():
+    reading = read_message("我卖陶瓷杯，成本5元，上周卖了120件，售价12元，这周以14元卖出90个，竞争对手卖13.5元，"
+                           "我应该定什么价？", MerchantFacts())
+    facts = reading.facts
+    assert reading.language == "zh" and reading.question == "price"
+    assert facts.name == "陶瓷杯" and facts.unit_cost == 5.0 and facts.competitor_price == 13.5
+    assert [(s.units, s.price) for s in facts.sales] == [(120.0, 12.0), (90.0, 14.0)]
+    assert not facts.missing()
+    facts.context()
+
+
+def test_euro_message_with_decimal_commas_becomes_a_context():
+    facts = read_message("I sell a wool scarf, it costs me 14,50 €, I sold 1.200 at 29,90 € in March and 950 at "
+                         "32,00 € in April", MerchantFacts()).facts
+    assert facts.unit_cost == 14.5
+    assert [(s.units, s.price) for s in facts.sales] == [(1200.0, 29.9), (950.0, 32.0)]
+
+
+def test_the_elasticity_question_is_a_question_not_new_facts():
+    base = read_message("it costs me $4, I sold 120 at $12 last week and 90 at $14 this week", MerchantFacts()).facts
+    reading = read_message("how sensitive are my customers to price?", base)
+    assert reading.question == "elasticity" and not reading.changed and reading.facts == base
+    assert not reading.facts.missing()  # nothing to ask: the facts are complete
+
+
+def test_dates_and_times_are_not_amounts():
+    ex = extract("the week of 2026-03-02 I sold 40 at $9, the week of 2026-03-09 I sold 35 at $10")
+    assert ex.sales == [(40.0, 9.0), (35.0, 10.0)] and ex.unit_cost is None
+    ex = extract("3月卖了40件，售价9元")
+    assert ex.sales == [(40.0, 9.0)]
+
+
+def test_a_number_not_in_the_message_is_dropped():
+    text = "cost 6.50, sold 120 at 12, margin 30%, the rival is at 12-14"
+    invented = Extraction(unit_cost=7.0, sales=[(120.0, 12.0), (99.0, 13.0)], min_margin=0.3, max_change=0.25,
+                          competitor_price=13.0, what_if=11.0, question="what_if")
+    kept = ground(invented, text)
+    assert kept.unit_cost is None and kept.max_change is None and kept.what_if is None and kept.question is None
+    assert kept.sales == [(120.0, 12.0)]
+    assert kept.min_margin == 0.3 and kept.competitor_price == 13.0  # 30% and the range's midpoint are there
+    assert set(kept.dropped) == {"unit_cost", "max_change", "what_if", "sales"}
+
+
+def test_every_number_read_appears_in_its_message():
+    for rec in build_messages(n_train=150, n_heldout=150, seed=4):
+        reading = read_message(rec.message, MerchantFacts())
+        f = reading.facts
+        numbers = numbers_in(rec.message)
+        values = [v for v in (f.unit_cost, f.current_price, f.competitor_price, f.min_price, f.max_price,
+                              reading.what_if) if v is not None]
+        values += [v for s in f.sales for v in (s.units, s.price)]
+        assert all(grounded(v, numbers) for v in values), rec.message
+        assert all(grounded(v, numbers, fraction=True) for v in (f.min_margin, f.max_change) if v is not None)
+
+
+def test_long_and_repetitive_messages_are_read_in_part_not_crashed_on():
+    for text in ("cost " + "last week " * 300 + "$5", "margin " + "5% " * 1300, "1-" * 2000, "卖了" * 2000):
+        extract(text[:4000])  # the chat reads at most 4000 characters
+    assert len(extract(("sold 12 at 3 last week, " * 200)[:4000]).sales) == 167

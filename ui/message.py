@@ -1,0 +1,354 @@
+"""Reading one chat message into facts, by pattern matching, in English and Chinese (issue 16).
+
+`extract(text)` finds what a merchant's message states: the product's name, unit cost, current price,
+competitor price, sales rows (units at a price, put in time order when every row names its time),
+guardrail commands (minimum / maximum price, margin floor, maximum change) and the question asked (a price,
+a what-if price, why not lower / higher, how sensitive demand is, start over). `ui.facts.read_message` turns
+it into the chat's facts.
+
+How it reads, in three passes over the message:
+
+1. **Times** ("last week", "in March", "on 2 March", "2026-03-02", "上周", "3月2日") are found first and
+   masked, so their digits are never amounts; they order the sales rows afterwards.
+2. **Amounts**: every number with what surrounds it: a currency before or after it ($ € £ ¥, USD EUR GBP
+   CNY RMB, 元 块 美元, dollars euros yuan), a percent sign, a range ("12-14", "$12 to $14", "12到14元": read
+   as the midpoint). The number itself is read by the `price-parser` library (thousands separators and
+   decimal commas: "$1,150" is 1150, "1.150,00 €" is 1150, "12,50" is 12.5). Each amount becomes one
+   placeholder character in a skeleton of the message.
+3. **Relations on the skeleton**: sales ("120 at $12", "卖了120件，售价12", "以12卖出120个"), then each cue word
+   (cost / 成本 / 进价, competitor / 竞争对手, never below / 地板价, margin / 利润率, ...) takes the first free
+   amount after it within its clause; where two cues reach for one amount, the nearer cue wins.
+
+What is hand-written, and why: the cue words and relation patterns are this product's vocabulary (no
+library knows that "进价" is a unit cost or that "120 @ 12" is a sale); the time words are a small fixed
+set used only to order sales rows and to keep date digits out of amounts (a date parser such as
+`dateparser` would add a large dependency to read a dozen words). They were written from the *train*
+phrasings of `finetune.message_data` only; the held-out phrasings measure how far they carry
+(bench/results/merchant.md).
+
+Nothing is invented: `ground` drops every number that does not appear in the message (a range's midpoint
+counts as appearing), and `extract` applies it to its own output, as any other reader (the LLM reader to
+come) must.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+
+from price_parser import Price
+
+# --- normalising -------------------------------------------------------------------------------------
+
+_FULLWIDTH = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, "％": "%", "．": ".", "＄": "$",
+                            "￥": "¥", "～": "~", "＠": "@", "－": "-"})
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def normalise(text: str) -> str:
+    """Full-width digits and symbols as ASCII; the Chinese comma "，" is kept (it is never a thousands separator)."""
+    return text.translate(_FULLWIDTH)
+
+
+# --- times ---------------------------------------------------------------------------------------------
+
+_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december"]
+_MONTH = r"(?:" + "|".join(m[:3] + f"(?:{m[3:]})?" if len(m) > 3 else m for m in _MONTHS) + r")\b"
+_SMALL = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "两": 2, "二": 2, "三": 3, "四": 4,
+          "五": 5, "六": 6}
+
+
+def _month(name: str) -> int:
+    return next(i for i, m in enumerate(_MONTHS, 1) if m.startswith(name.lower()[:3]))
+
+
+# (pattern, rank): the rank is (kind, value); sales rows are reordered only when all their ranks share a kind
+_TIMES: list[tuple[re.Pattern, object]] = [
+    (re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)"),
+     lambda m: ("iso", int(m[1]) * 10000 + int(m[2]) * 100 + int(m[3]))),
+    (re.compile(r"(?<![\d.,])(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(" + _MONTH + r")", re.I),
+     lambda m: ("date", _month(m[2]) * 100 + int(m[1]))),
+    (re.compile(r"(" + _MONTH + r")\s+(\d{1,2})(?:st|nd|rd|th)(?!\w)", re.I),
+     lambda m: ("date", _month(m[1]) * 100 + int(m[2]))),
+    (re.compile(r"(?<![\d.,])(\d{1,2})月(\d{1,2})[日号]"), lambda m: ("date", int(m[1]) * 100 + int(m[2]))),
+    (re.compile(r"(?<![\d.,])(\d{1,2})月(?:份)?"), lambda m: ("month", int(m[1]))),
+    (re.compile(r"\bin\s+(" + _MONTH + r")", re.I), lambda m: ("month", _month(m[1]))),
+    (re.compile(r"\b(\d{1,2}|one|two|three|four|five|six)\s+(?:weeks?|months?)\s+ago\b", re.I),
+     lambda m: ("rel", -(_SMALL.get(m[1].lower()) or int(m[1])))),
+    (re.compile(r"(\d{1,2}|[两二三四五六])周前"), lambda m: ("rel", -(_SMALL.get(m[1]) or int(m[1])))),
+    (re.compile(r"\blast\s+(?:week|month)\b|上周|上个月", re.I), lambda m: ("rel", -1)),
+    (re.compile(r"\bthis\s+(?:week|month)\b|这周|本周|这个月|本月", re.I), lambda m: ("rel", 0)),
+]
+
+# --- amounts -------------------------------------------------------------------------------------------
+
+def _num(name: str) -> str:
+    """A number: "1,150", "1.150,00", "12,50", "6.50", "1150" (a thousands separator is used consistently)."""
+    return (rf"(?P<{name}>\d{{1,3}}(?P<{name}sep>[,.])\d{{3}}(?:(?P={name}sep)\d{{3}})*(?:[.,]\d{{1,2}})?"
+            rf"|\d+(?:[.,]\d{{1,2}})?)(?!\d)")
+
+
+_CUR_PRE = r"(?:US\$|\$|€|£|¥|人民币|(?<![A-Za-z])(?:USD|EUR|GBP|CNY|RMB)(?![A-Za-z]))"
+_CUR_POST = r"(?:€|£|元|块钱|块|美元|(?:USD|EUR|GBP|CNY|RMB|dollars?|euros?|pounds?|yuan|bucks)(?![A-Za-z]))"
+_TOKEN = re.compile(
+    rf"(?P<pctpre>百分之)?(?P<pre>{_CUR_PRE})?\s?(?<![\d.,]){_num('a')}"
+    rf"(?:(?:-|–|\s*(?:to|到|至|~)\s*){_CUR_PRE}?\s?(?<![\d.,]){_num('b')})?"
+    rf"(?P<post>\s?{_CUR_POST})?(?P<pct>\s?(?:%|percent|per\s?cent))?", re.I)
+_AMOUNT0, _PCT0, _TIME0 = 0xE200, 0xE600, 0xE100  # one private-use character per amount / percentage / time
+_MAX_TIMES, _MAX_AMOUNTS = 0x100, 0x400  # so the three ranges never meet; a message past them is read in part
+A = "([\uE200-\uE5FF])"  # an amount in the skeleton
+P = "([\uE600-\uE9FF])"  # a percentage
+_STOP = "\uE100-\uE9FF.;!?。；！？\n"  # what a cue's gap may not cross: another placeholder or a sentence end
+
+
+def _value(number: str) -> float:
+    value = Price.fromstring(number).amount_float
+    return float(value) if value is not None else float(number.replace(",", ""))
+
+
+@dataclass
+class _Amount:
+    value: float
+    money: bool  # written with a currency
+    pct: bool
+
+
+# --- relations on the skeleton ---------------------------------------------------------------------
+
+_NOT_UNITS = r"(?!(?:weeks?|days?|months?|years?|periods?|times)\b)"
+# units first: "I sold 120 at $12", "120 mugs at $12", "120 units for $12", "120 sold for $12 each", "120 @ 12"
+_SALE_UP = [re.compile(A + r"(?:\s+" + _NOT_UNITS + r"[A-Za-z][\w-]{0,30}){0,2}?\s*(?:\s(?:at|for)(?![A-Za-z])|@)\s*"
+                       + A, re.I),
+            re.compile(r"卖了\s*" + A + r"\s*(?:件|个|单|份)?\s*[，,]?\s*(?:售价|价格|单价)\s*(?:是|为|:)?\s*" + A),
+            re.compile(r"销量\s*" + A + r"\s*[，,]?\s*(?:售价|价格|单价)\s*(?:是|为|:)?\s*" + A)]
+# price first: "以12卖出120个", "12的价格卖了120件", "价格12，销量120"
+_SALE_PU = [re.compile(r"以\s*" + A + r"\s*(?:的价格)?\s*卖(?:出|了)\s*" + A),
+            re.compile(A + r"\s*的价格\s*卖(?:出|了)?\s*" + A),
+            re.compile(r"(?:售价|价格|单价)\s*" + A + r"\s*[，,]?\s*销量\s*" + A)]
+
+_CUES: dict[str, str] = {
+    "unit_cost": r"\bcosts?\b(?:\s+(?:me|us))?|\bunit\s+cost\b|\bcogs\b|\bI\s+pay\b|成本价?|进价",
+    "competitor_price": r"\bcompetitors?(?:'s)?\b|竞争对手|竞品|对手",
+    "current_price": r"\bcurrently\b|\bright\s+now\b|\bnow\b|\btoday\b|\bcurrent\s+price\b|\bI\s+charge\b|"
+                     r"\bI\s+sell\s+it\s+(?:for|at)\b|现在卖|现在|目前售价|目前|当前价格|当前",
+    "min_price": r"\bnever\s+(?:go\s+)?below\b|\bnot\s+below\b|\bat\s+least\b|\bmin(?:imum)?\s+price\b|"
+                 r"\bprice\s+floor\b|\bfloor\s+price\b|地板价|最低价|不要低于|不低于",
+    "max_price": r"\bnever\s+(?:go\s+)?above\b|\bnot\s+above\b|\bat\s+most\b|\bmax(?:imum)?\s+price\b|"
+                 r"\bprice\s+ceiling\b|\bceiling\b|最高价|不要超过|不超过|价格上限|上限",
+}
+_PCT_CUES: dict[str, str] = {
+    "min_margin": r"\bmargin\b|利润率|毛利率",
+    "max_change": r"\bchange\b|调价|变动|幅度",
+}
+_WHAT_IF = re.compile(r"(?:\bwhat\s+if\b|\bhow\s+about\b|\bwhat\s+about\b|\band\s+if\b|如果|要是|假如)"
+                      r"[^" + _STOP + r"]{0,30}?" + A, re.I)
+_GAP = r"[^" + _STOP + r"]{0,30}?"
+
+_QUESTIONS: list[tuple[str, re.Pattern]] = [
+    ("reset", re.compile(r"\b(?:start\s+over|new\s+product|reset|forget\s+(?:it|that|everything))\b|"
+                         r"重新开始|换个产品|清空", re.I)),
+    ("why_lower", re.compile(r"\bwhy\s+not\s+(?:go\s+)?(?:lower|cheaper|less)\b|"
+                             r"为什么不(?:更)?(?:低|降价|便宜)", re.I)),
+    ("why_higher", re.compile(r"\bwhy\s+not\s+(?:go\s+|charge\s+)?(?:higher|more)\b|"
+                              r"为什么不(?:更)?(?:高|涨价|贵)", re.I)),
+    ("elasticity", re.compile(r"sensitiv|elastic|敏感|弹性", re.I)),
+    ("price", re.compile(r"\bwhat\s+(?:should\s+I\s+charge|price)\b|\bbest\s+price\b|\brecommend|"
+                         r"\bhow\s+much\s+should\b|定什么价|卖多少钱|最优价格|什么价格|建议.{0,4}价", re.I)),
+]
+_NAME_EN = re.compile(r"\b(?:I\s+sell|selling|product\s+is|product:)\s+(?:an?\s+|the\s+|some\s+)?"
+                      r"(?!(?:it|them|this|that|these|those)\b)"
+                      r"([A-Za-z][\w '&/-]{1,79}?)(?=\s*(?:[,.;:!?(]|—|-\s|\bthat\b|\bfor\b|\bat\b|\band\b|$))", re.I)
+_NAME_ZH = re.compile(r"(?:我卖|我的产品是|产品是|产品[:：])\s*([^\s，。,.;；:：!！?？\d\uE000-\uF8FF]{1,20}?)"
+                      r"(?=[，。,.;；!！?？]|$|成本|进价)")
+
+
+@dataclass
+class Extraction:
+    """What one message states. None (or no sales) means it does not say it; `question` is what it asks."""
+
+    name: str | None = None
+    unit_cost: float | None = None
+    current_price: float | None = None
+    competitor_price: float | None = None
+    sales: list[tuple[float, float]] = field(default_factory=list)  # (units, price), oldest first
+    min_price: float | None = None
+    max_price: float | None = None
+    min_margin: float | None = None  # fractions: 30% is 0.3
+    max_change: float | None = None
+    question: str | None = None  # price, what_if, why_lower, why_higher, elasticity, reset
+    what_if: float | None = None
+    language: str = "en"  # en or zh: the language the message is written in
+    dropped: list[str] = field(default_factory=list)  # fields whose numbers were not in the message
+
+
+MONEY_FIELDS = ("unit_cost", "current_price", "competitor_price", "min_price", "max_price", "what_if")
+FRACTION_FIELDS = ("min_margin", "max_change")
+
+
+def numbers_in(text: str) -> list[float]:
+    """Every number `text` writes, read every way it can be read ("1.150" as 1150 and as 1.15), and the
+    midpoint of every range ("12-14" gives 13): the numbers a reader may take from the message."""
+    text = normalise(text)
+    found: list[float] = []
+    for m in re.finditer(r"\d[\d.,]*\d|\d", text):
+        s = m.group()
+        found.append(_value(s))
+        for dec, group in ((".", ","), (",", ".")):
+            candidate = s.replace(group, "").replace(dec, ".")
+            if re.fullmatch(r"\d+(?:\.\d+)?", candidate):
+                found.append(float(candidate))
+    for m in _TOKEN.finditer(text):
+        if m["b"]:
+            found.append((_value(m["a"]) + _value(m["b"])) / 2)
+    return found
+
+
+def grounded(value: float, numbers: list[float], fraction: bool = False) -> bool:
+    """Whether `value` (a fraction stands for its percentage) is one of `numbers`."""
+    v = value * 100 if fraction else value
+    return any(math.isclose(v, n, rel_tol=1e-9, abs_tol=1e-6) for n in numbers)
+
+
+def ground(ex: Extraction, text: str) -> Extraction:
+    """`ex` without any number `text` does not contain: such a field becomes None (a sales row is removed)
+    and is listed in `dropped`. Every reader's output passes through here before it becomes a fact."""
+    numbers = numbers_in(text)
+    update: dict = {}
+    dropped = list(ex.dropped)
+    for key in MONEY_FIELDS + FRACTION_FIELDS:
+        value = getattr(ex, key)
+        if value is not None and not grounded(value, numbers, key in FRACTION_FIELDS):
+            update[key] = None
+            dropped.append(key)
+    sales = [row for row in ex.sales if grounded(row[0], numbers) and grounded(row[1], numbers)]
+    if len(sales) < len(ex.sales):
+        update["sales"] = sales
+        dropped.append("sales")
+    if "what_if" in update and ex.question == "what_if":
+        update["question"] = None
+    return replace(ex, **update, dropped=dropped)
+
+
+_SEPARATOR = re.compile(r"[,;.!?，。；！？]|\b(?:and|then)\b|然后|接着")
+
+
+def _time_order(sales: list[tuple[int, int, tuple[float, float]]], skeleton: str,
+                times: list[tuple[int, tuple]]) -> list[tuple[float, float]]:
+    """Sales rows ((start, end, row) in the skeleton) in time order when each row has a time word of its own,
+    all of one kind; else in the order the message tells them. A time word belongs to the row it is closest
+    to: fewest separators (commas, full stops, "and", "then") between them, then fewest characters."""
+    rows = [row for _, _, row in sales]
+    if len(sales) < 2 or len(times) != len(sales) or len({kind for _, (kind, _) in times}) != 1:
+        return rows
+    owner = []
+    for pos, _ in times:
+        gaps = [skeleton[pos + 1:start] if pos < start else skeleton[end:pos] for start, end, _ in sales]
+        owner.append(min(range(len(sales)), key=lambda k: (len(_SEPARATOR.findall(gaps[k])), len(gaps[k]))))
+    values = [value for _, (_, value) in times]
+    if sorted(owner) != list(range(len(sales))) or len(set(values)) != len(values):
+        return rows
+    when = {k: values[t] for t, k in enumerate(owner)}
+    return [rows[k] for k in sorted(range(len(rows)), key=lambda k: when[k])]
+
+
+def _skeleton(text: str) -> tuple[str, list[_Amount], list[tuple[int, tuple]]]:
+    """The message with each time and each amount replaced by one placeholder character."""
+    times: list[tuple[int, int, tuple]] = []
+    for pattern, rank in _TIMES:
+        for m in pattern.finditer(text):
+            if len(times) < _MAX_TIMES and not any(s < m.end() and m.start() < e for s, e, _ in times):
+                times.append((m.start(), m.end(), rank(m)))
+    masked = list(text)
+    for i, (s, e, _) in enumerate(sorted(times)):
+        masked[s:e] = [chr(_TIME0 + i)] + ["\0"] * (e - s - 1)
+    masked_text = "".join(masked)
+    amounts: list[_Amount] = []
+    out, last = [], 0
+    for m in _TOKEN.finditer(masked_text):
+        if len(amounts) == _MAX_AMOUNTS:
+            break
+        value = _value(m["a"])
+        if m["b"]:
+            value = round((value + _value(m["b"])) / 2, 6)
+        pct = bool(m["pct"] or m["pctpre"])
+        out.append(masked_text[last:m.start()])
+        out.append(chr((_PCT0 if pct else _AMOUNT0) + len(amounts)))
+        amounts.append(_Amount(value, bool(m["pre"] or m["post"]), pct))
+        last = m.end()
+    out.append(masked_text[last:])
+    skeleton = "".join(out).replace("\0", "")
+    time_at = [(skeleton.index(chr(_TIME0 + i)), rank) for i, (_, _, rank) in enumerate(sorted(times))]
+    return skeleton, amounts, time_at
+
+
+def amount_value(text: str) -> _Amount | None:
+    """The one amount `text` writes ("$1,150", "12,50 €", "6-7元" as its midpoint 6.5, "30%" as 30 with
+    `pct`), read the way `extract` reads amounts in a message; None unless `text` is exactly one amount."""
+    text = normalise(text).strip()
+    m = _TOKEN.fullmatch(text)
+    if not m:
+        return None
+    value = _value(m["a"])
+    if m["b"]:
+        value = round((value + _value(m["b"])) / 2, 6)
+    return _Amount(value, bool(m["pre"] or m["post"]), bool(m["pct"] or m["pctpre"]))
+
+
+def _index(ch: str) -> int:
+    return ord(ch) - (_PCT0 if ord(ch) >= _PCT0 else _AMOUNT0)
+
+
+def extract(text: str) -> Extraction:
+    """The facts `text` states (see the module's docstring); numbers not in the message are dropped."""
+    text = normalise(text)
+    ex = Extraction(language="zh" if _CJK.search(text) else "en")
+    for kind, pattern in _QUESTIONS:
+        if pattern.search(text):
+            ex.question = kind
+            break
+    if ex.question == "reset":
+        return ex
+    skeleton, amounts, times = _skeleton(text)
+    used: set[int] = set()
+
+    m = _WHAT_IF.search(skeleton)
+    if m:
+        ex.what_if = amounts[_index(m[1])].value
+        used.add(_index(m[1]))
+        ex.question = "what_if" if ex.question in (None, "price") else ex.question
+
+    sales = []
+    for patterns, units_first in ((_SALE_UP, True), (_SALE_PU, False)):
+        for pattern in patterns:
+            for m in pattern.finditer(skeleton):
+                i, j = _index(m[1]), _index(m[2])
+                u, p = (amounts[i], amounts[j]) if units_first else (amounts[j], amounts[i])
+                if {i, j} & used or u.money or u.value != int(u.value) or p.value <= 0:
+                    continue
+                used |= {i, j}
+                sales.append((m.start(), m.end(), (u.value, p.value)))
+    sales.sort(key=lambda row: row[0])
+    ex.sales = _time_order(sales, skeleton, times)
+
+    claims: dict[int, tuple[int, str]] = {}  # amount -> (distance from its cue, field)
+    for cues, marker, want_pct in ((_CUES, A, False), (_PCT_CUES, P, True)):
+        for key, cue in cues.items():
+            for m in re.finditer(rf"(?:{cue})(?P<gap>{_GAP}){marker}", skeleton, re.I):
+                i = _index(skeleton[m.end() - 1])
+                if i in used or amounts[i].pct != want_pct:
+                    continue
+                distance = len(m["gap"])
+                if i not in claims or distance < claims[i][0]:
+                    claims[i] = (distance, key)
+    for i in sorted(claims):
+        key = claims[i][1]
+        if getattr(ex, key) is None:
+            value = amounts[i].value
+            setattr(ex, key, value / 100 if key in _PCT_CUES else value)
+
+    m = _NAME_EN.search(skeleton) or _NAME_ZH.search(skeleton)
+    if m:
+        ex.name = " ".join(m.group(1).split())
+    return ground(ex, text)

@@ -1,0 +1,149 @@
+"""Reading a chat message with the LLM reader, the pattern matcher as its fallback (issue 16).
+
+The reader is a LoRA on the embedded model (`agent/adapters/message-reader`, trained by
+`finetune.message_reader`) that copies each fact of a message as the message writes it
+(`agent.reader_format`). Nothing it writes becomes a fact unchecked:
+
+* a number's text must appear in the message (after full-width digits are made ASCII), and code reads it
+  (`ui.message.amount_value`): a text that is not in the message, or is not one amount, is dropped and
+  listed in `Extraction.dropped`; a percentage field needs a percentage, a money field an amount that is
+  not one; the result passes `ui.message.ground` like every reader's;
+* a product name must appear in the message; a question must be one of the known kinds.
+
+The pattern matcher (`ui.message.extract`) reads the same message and fills what the model left out, so
+the chat never reads less than it did before the model; where both read a field, the model's reading
+wins (it reads wordings the matcher was never written for). Without the adapter, or when the model fails
+to load or to answer, the matcher alone reads, and the server log says why once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import fields, replace
+from pathlib import Path
+
+from agent.reader_format import READER_ADAPTER, parse_answer, reader_prompt
+from ui.message import _CJK, Extraction, amount_value, extract, ground, normalise
+
+log = logging.getLogger("ui.message_reader")
+
+ADAPTER_DIR = Path(__file__).resolve().parent.parent / "agent" / "adapters" / READER_ADAPTER
+MAX_ANSWER_TOKENS = 128  # the longest gold answer of the generated messages is 115 tokens
+MAX_MESSAGE_CHARS = 1200  # a longer message is read by the matcher alone (the reader was trained on short ones)
+NAME_CHARS = 80
+
+
+def from_answer(answer: str, text: str) -> Extraction:
+    """The facts of `text` an answer in the copy format states, every value checked against `text`."""
+    plain = normalise(text)
+    texts, sales, question = parse_answer(answer)
+    ex = Extraction(language="zh" if _CJK.search(plain) else "en", question=question)
+    dropped: list[str] = []
+    for key, span in texts.items():
+        target = "what_if" if key == "what_if_price" else key
+        if key == "name":
+            if len(span) <= NAME_CHARS and span.lower() in text.lower():
+                ex.name = " ".join(span.split())
+            continue
+        amount = amount_value(span) if normalise(span) in plain else None
+        wants_pct = key in ("min_margin", "max_change")
+        if amount is None or amount.pct != wants_pct or amount.value <= 0:
+            dropped.append(target)
+            continue
+        setattr(ex, target, amount.value / 100 if wants_pct else amount.value)
+    for units_text, price_text in sales:
+        units = amount_value(units_text) if normalise(units_text) in plain else None
+        price = amount_value(price_text) if normalise(price_text) in plain else None
+        if (units is None or price is None or units.pct or price.pct or units.money
+                or units.value != int(units.value) or price.value <= 0):
+            dropped.append("sales")
+            continue
+        ex.sales.append((units.value, price.value))
+    if ex.question == "what_if" and ex.what_if is None:
+        ex.question = None
+    ex.dropped = sorted(set(dropped))
+    return ground(ex, text)
+
+
+def combine(first: Extraction, fallback: Extraction) -> Extraction:
+    """`first`, with every field it left empty taken from `fallback` (sales as a whole, never merged row by row)."""
+    update = {}
+    for f in fields(Extraction):
+        if f.name in ("language", "dropped"):
+            continue
+        mine, theirs = getattr(first, f.name), getattr(fallback, f.name)
+        if (mine is None or mine == []) and theirs not in (None, []):
+            update[f.name] = theirs
+    if first.what_if is None and update.get("what_if") is not None and first.question not in (None, "what_if"):
+        update.pop("what_if")  # the model heard another question: a stray what-if price would change the answer
+    return replace(first, **update)
+
+
+class MessageReader:
+    """Reads messages into facts: the LLM reader with the matcher filling in (`mode="llm"`), or the matcher
+    alone (`mode="matcher"`, also what an LLM reader falls back to when its model cannot be used)."""
+
+    def __init__(self, mode: str = "llm", adapter: str | Path | None = None, model: str | None = None,
+                 dtype: str = "auto"):
+        if mode not in ("llm", "matcher"):
+            raise ValueError(f"unknown message reader {mode!r}: use 'llm' or 'matcher'")
+        self.mode, self.model, self.dtype = mode, model, dtype
+        self.adapter = Path(adapter) if adapter else ADAPTER_DIR
+        self._lm = None
+        self._failed: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def active(self) -> str:
+        """What reads messages now: 'llm' or 'matcher' (and why, after a failure)."""
+        if self.mode == "matcher":
+            return "matcher"
+        return f"matcher (LLM reader unavailable: {self._failed})" if self._failed else "llm"
+
+    def load(self):
+        """The reader model (base with the adapter merged), loaded once; None when it cannot be used."""
+        with self._lock:
+            if self._lm is None and self._failed is None and self.mode == "llm":
+                try:
+                    self._lm = _load(self.adapter, self.model, self.dtype)
+                except Exception as err:  # a missing adapter or a broken install: the matcher still reads
+                    self._failed = str(err) or type(err).__name__
+                    log.warning("message reader: using the pattern matcher only (%s)", self._failed)
+            return self._lm
+
+    def __call__(self, text: str) -> Extraction:
+        matched = extract(text)
+        if self.mode == "matcher" or matched.question == "reset" or len(text) > MAX_MESSAGE_CHARS:
+            return matched
+        answer = self.answer(text)
+        return matched if answer is None else combine(from_answer(answer, text), matched)
+
+    def answer(self, text: str) -> str | None:
+        """The model's raw answer for one message (greedy), or None when the model cannot be used."""
+        from agent.generation import generate_batch
+
+        lm = self.load()
+        if lm is None:
+            return None
+        try:
+            with self._lock:
+                return generate_batch(lm, [reader_prompt(text)], max_new_tokens=MAX_ANSWER_TOKENS)[0]
+        except Exception as err:  # never lose a chat turn to the model: the matcher's reading stands
+            log.warning("message reader: generation failed (%s); using the pattern matcher", err)
+            return None
+
+
+def _load(adapter: Path, model: str | None, dtype: str):
+    from peft import PeftModel
+
+    from agent.model import load_base
+
+    if not (adapter / "adapter_model.safetensors").is_file():
+        raise FileNotFoundError(f"no reader adapter at {adapter}")
+    lm = load_base(model, dtype)
+    lm.model = PeftModel.from_pretrained(lm.model, str(adapter), is_trainable=False).merge_and_unload()
+    lm.model.eval()
+    lm.tokenizer.padding_side = "left"
+    lm.adapter_id = READER_ADAPTER
+    return lm
