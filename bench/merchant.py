@@ -14,9 +14,13 @@ field by field with its gold:
 * **all fields right**: messages whose every field is right;
 * latency: wall time of one `read_message` call, in milliseconds.
 
-The "matcher as found" columns re-measure the matcher before issue 16's changes on the same messages: its
-`ui/facts.py` is read from git (`--baseline-rev`, read-only `git show`) and loaded as a module of its own.
-The LLM reader has a column but no numbers: it is not trained yet.
+Readers compared: "matcher as found" (the matcher before issue 16's changes: its `ui/facts.py` is read from
+git, `--baseline-rev`, read-only `git show`, and loaded as a module of its own), "matcher now"
+(`ui.message.extract`), "LLM alone" (the message-reader adapter's answer, checked against the message,
+nothing filled in: what the model itself reads) and "LLM + matcher" (what the chat runs,
+`ui.message_reader.MessageReader`: the model's reading, the matcher filling what it left out). The model's
+answers are generated once per message (greedy, in batches), and both LLM columns are read from them; the
+model reads every held-out message and the first `--llm-train` train ones (those it was trained on).
 """
 
 from __future__ import annotations
@@ -39,8 +43,11 @@ sys.path.insert(0, str(ROOT))
 
 from finetune.message_data import FIELDS, MessageRecord, build_messages  # noqa: E402
 from ui.facts import MerchantFacts, read_message  # noqa: E402
+from ui.message import extract  # noqa: E402
+from ui.message_reader import ADAPTER_DIR, MessageReader, combine, from_answer  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
+FILES_DIR = ROOT / "tests" / "data"
 LANGS = ("en", "zh")
 BASELINE_REV = "4c6f7a4"  # main before issue 16's message reader: the matcher as found
 
@@ -59,11 +66,13 @@ def matcher_at(rev: str):
     return module
 
 
-def matcher_facts(message: str, facts_module=None) -> tuple[dict, bool]:
-    """What the pattern matcher (of `facts_module`, default `ui.facts`) reads from `message` on empty facts,
-    shaped like `GoldFacts`; and whether it refused the message (a ValueError: then nothing was read)."""
-    read, empty = ((read_message, MerchantFacts) if facts_module is None
-                   else (facts_module.read_message, facts_module.MerchantFacts))
+def matcher_facts(message: str, facts_module=None, reader=extract) -> tuple[dict, bool]:
+    """What `read_message` (of `facts_module`, default `ui.facts`, with `reader`) reads from `message` on
+    empty facts, shaped like `GoldFacts`; and whether it refused the message (a ValueError: nothing read)."""
+    if facts_module is None:
+        read, empty = (lambda text, facts: read_message(text, facts, reader)), MerchantFacts
+    else:
+        read, empty = facts_module.read_message, facts_module.MerchantFacts
     try:
         reading = read(message, empty())
     except ValueError:
@@ -100,15 +109,20 @@ def stated(field: str, value) -> bool:
     return bool(value) if field == "sales" else value is not None
 
 
-def evaluate(records: list[MessageRecord], facts_module=None) -> dict:
-    """Per split and language: per-field counts, all-fields-right, refusals and latency."""
+def evaluate(records: list[MessageRecord], facts_module=None, readers: dict | None = None,
+             ms_each: dict | None = None) -> dict:
+    """Per split and language: per-field counts, all-fields-right, refusals and latency.
+
+    `readers` maps a message to its reader (an `Extraction` function) when not the matcher; `ms_each`
+    gives a message's latency when it was not timed here (batched generation)."""
     out: dict = {}
     for rec in records:
         gold = rec.facts.model_dump()
         gold["sales"] = [(s["units"], s["price"]) for s in gold["sales"]]
         t0 = time.perf_counter()
-        got, refused = matcher_facts(rec.message, facts_module)
-        ms = (time.perf_counter() - t0) * 1000
+        reader = readers[rec.message] if readers is not None else extract
+        got, refused = matcher_facts(rec.message, facts_module, reader)
+        ms = (time.perf_counter() - t0) * 1000 + (ms_each or {}).get(rec.message, 0.0)
         cell = out.setdefault(rec.split, {}).setdefault(rec.language, {
             "messages": 0, "all_right": 0, "refused": 0, "ms": [],
             "fields": {f: {"stated": 0, "right": 0, "not_stated": 0, "invented": 0} for f in FIELDS}})
@@ -146,76 +160,183 @@ def machine_line() -> str:
             f"Python {platform.python_version()}")
 
 
+# --- files: do merchants' own exports import without a manual fix? ---------------------------------------
+
+FILE_SET = [  # (what it is, products file, history file or None), under tests/data/
+    ("Shopify products export + orders export", "shop_exports/shopify_products_export.csv",
+     "shop_exports/shopify_orders_export.csv"),
+    ("Shopify products export alone", "shop_exports/shopify_products_export.csv", None),
+    ("WooCommerce product export + order items export", "shop_exports/wc-product-export-18-2-2026.csv",
+     "shop_exports/wc-order-export-items.csv"),
+    ("Amazon Seller Central all-listings report (tabs, Windows-1252)", "shop_exports/All+Listings+Report.txt", None),
+    ("German spreadsheet CSV (`;`, decimal commas, BOM, €, day-first dates)", "shop_exports/artikel_export_de.csv",
+     None),
+    ("catalog with `$1,009.00` + sales history by `date`", "merchant_files/catalog_with_dollars.csv",
+     "merchant_files/sales_by_date.csv"),
+    ("the same catalog saved as Excel .xlsx", "merchant_files/catalog_with_dollars.csv>xlsx",
+     "merchant_files/sales_by_date.csv"),
+    ("the German file saved as Excel \"Unicode text\" (UTF-16, tabs)", "shop_exports/artikel_export_de.csv>utf16",
+     None),
+    ("Etsy listings download (no cost column: the merchant must add unit costs)",
+     "merchant_files/EtsyListingsDownload.csv", None),
+]
+
+
+def _materialise(name: str, tmp: Path) -> Path:
+    """A file of FILE_SET: as committed, or converted the way a spreadsheet would save it (">xlsx", ">utf16")."""
+    import pandas as pd
+
+    from agent.catalog import read_table
+
+    source, _, form = name.partition(">")
+    path = FILES_DIR / source
+    if not form:
+        return path
+    table = read_table(path)  # the committed file's cells, as text
+    out = tmp / (path.stem + (".xlsx" if form == "xlsx" else ".txt"))
+    if form == "xlsx":
+        pd.DataFrame(table).to_excel(out, index=False)
+    else:
+        out.write_bytes(pd.DataFrame(table).to_csv(sep="\t", index=False).encode("utf-16"))
+    return out
+
+
+def file_imports() -> list[dict]:
+    """Each file of FILE_SET read and turned into pricing contexts with no mapping and no edits."""
+    import tempfile
+
+    from agent.catalog import CatalogError, contexts_for, read_table
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, products, history in FILE_SET:
+            row = {"file": label, "products": products, "history": history, "rows": 0, "scorable": 0, "error": ""}
+            try:
+                items = contexts_for(read_table(_materialise(products, Path(tmp))),
+                                     read_table(_materialise(history, Path(tmp))) if history else None)
+                row["rows"], row["scorable"] = len(items), sum(err is None for _, _, err in items)
+                row["error"] = next((str(err) for _, _, err in items if err is not None), "")
+            except CatalogError as err:
+                row["error"] = str(err)
+            row["as_is"] = row["rows"] > 0 and row["scorable"] == row["rows"]
+            rows.append(row)
+    return rows
+
+
+def render_files(rows: list[dict]) -> list[str]:
+    ok = sum(r["as_is"] for r in rows)
+    lines = ["## Merchants' files", "",
+             f"**{ok} of {len(rows)} real-looking files import without a manual fix** (no column mapping, no edits: "
+             "every product row becomes a priced context through the one table reader, `agent.catalog`). The "
+             "files are under `tests/data/` (platform exports with the columns and layouts the platforms document; "
+             "two files built here from them the way a spreadsheet saves them).", "",
+             "| file | product rows | scorable | as is | first error |", "|---|---:|---:|---|---|"]
+    for r in rows:
+        error = r["error"].replace("|", "\\|").replace("\n", " ")[:160]
+        lines.append(f"| {r['file']} | {r['rows']} | {r['scorable']} | {'yes' if r['as_is'] else 'no'} | {error} |")
+    return lines + [""]
+
+
+def _cell(res: dict, split: str, lang: str) -> dict | None:
+    return res.get(split, {}).get(lang)
+
+
 def render(result: dict) -> str:
     command, machine, date, n = result["command"], result["machine"], result["date"], result["messages"]
-    now, before = result["matcher"], result["matcher_as_found"]
+    readers: dict = result["readers"]
+    now = readers["matcher now"]
     lines = ["# Reading merchants' messages into facts", "",
              f"Made by `{command}` on {date}.", f"Run on: {machine}.", "",
              f"Messages: `finetune.message_data.build_messages(n_train={n['train']}, n_heldout={n['heldout']}, "
              f"seed={n['seed']})`, half English, half Simplified Chinese. The held-out messages use only "
              "phrasings (field wordings, time words, greetings, joints) of the held-out family: none of them was "
-             "used to tune the pattern matcher (or will be used to train the LLM reader). Gold conventions "
-             "(ranges read as their midpoint, sales in time order, percentages as fractions) are in that "
-             "module's docstring.", "",
-             "**The LLM reader is not trained yet**: its columns are empty on purpose; it gets numbers when a "
-             "reader adapter exists and is measured on these same held-out messages.", ""]
-    if before:
+             "used to tune the pattern matcher or to train the LLM reader. Gold conventions (ranges read as their "
+             "midpoint, sales in time order, percentages as fractions) are in that module's docstring.", ""]
+    llm = result.get("llm")
+    if llm:
+        lines += [f"LLM reader: `{llm['adapter']}` on the embedded model, {llm['dtype']}, greedy; trained on "
+                  f"train-family messages only (`configs/finetune/reader.yaml`). It read every held-out message and "
+                  f"the first {llm['train_messages']} train messages (which it was trained on). \"LLM alone\" is its "
+                  "answer checked against the message (a number whose text is not in the message is dropped); "
+                  "\"LLM + matcher\" is what the chat runs: the matcher fills what the model left out.", ""]
+    else:
+        lines += [f"**No LLM reader**: {result.get('llm_reader')}.", ""]
+    if "matcher as found" in readers:
         lines += [f"\"Matcher as found\" is `ui.facts.read_message` before issue 16's reader changes (`ui/facts.py` "
                   f"at commit {result['baseline_rev']}), re-measured here on the same messages.", ""]
+    names = list(readers)
 
     def all_right(res: dict, split: str) -> str:
-        return ", ".join(f"{lang} {_pct(res[split][lang]['all_right'], res[split][lang]['messages'])}"
-                         for lang in LANGS)
+        parts = [f"{lang} {_pct(c['all_right'], c['messages'])}" for lang in LANGS
+                 if (c := _cell(res, split, lang)) is not None]
+        return ", ".join(parts) or "–"
 
+    lines += ["**Every field right, held-out phrasings:** " + "; ".join(
+        f"{name} {all_right(res, 'heldout')}" for name, res in readers.items()) + ".", ""]
     invented = sum(c["fields"][f]["invented"] for s in now.values() for c in s.values() for f in FIELDS)
-    lines += ["**What it says.** Messages with every field right, matcher now: train phrasings "
-              f"{all_right(now, 'train')}; held-out phrasings {all_right(now, 'heldout')}"
-              + (f" (matcher as found: train {all_right(before, 'train')}; held-out {all_right(before, 'heldout')})"
-                 if before else "")
-              + f". Values read for fields a message does not state, matcher now: {invented} in all. A pattern "
-              "matcher reads the wordings it was written for and little else: cue words it has never seen (\"set "
-              "me back\", \"拿货价\", \"隔壁店\") leave their field unread, which the chat turns into a question, "
-              "not a guess. Carrying over to unseen wordings is the LLM reader's job.", ""]
-    for split, title in (("heldout", "Held-out phrasings"), ("train", "Train phrasings (the ones the matcher was "
-                                                                       "tuned on)")):
-        lines += [f"## {title}", "", "Right when stated (messages stating the field):", ""]
-        head = ["field"]
-        if before:
-            head += [f"matcher as found, {lang}" for lang in LANGS]
-        head += [f"matcher now, {lang}" for lang in LANGS] + ["LLM reader"]
-        lines += ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 2) + "---|"]
-        for f in FIELDS:
-            row = [f"`{f}`"]
-            cols = ([before[split][lang] for lang in LANGS] if before else []) + [now[split][lang] for lang in LANGS]
-            for cell in cols:
-                c = cell["fields"][f]
-                row.append(f"{_pct(c['right'], c['stated'])} ({c['stated']})")
-            lines.append("| " + " | ".join(row + ["not trained yet"]) + " |")
-        row = ["**all fields right**"]
-        cols = ([before[split][lang] for lang in LANGS] if before else []) + [now[split][lang] for lang in LANGS]
-        row += [f"{_pct(c['all_right'], c['messages'])} ({c['messages']})" for c in cols]
-        lines += ["| " + " | ".join(row + ["not trained yet"]) + " |", "",
-                  "Invented when not stated (a value read for a field the message does not state):", ""]
-        lines += ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 2) + "---|"]
-        for f in FIELDS:
-            row = [f"`{f}`"]
-            for cell in cols:
-                c = cell["fields"][f]
-                row.append(f"{_pct(c['invented'], c['not_stated'])} ({c['not_stated']})")
-            lines.append("| " + " | ".join(row + ["not trained yet"]) + " |")
-        refused = [f"{_pct(c['refused'], c['messages'])}" for c in cols]
-        lines += ["| messages refused (ValueError) | " + " | ".join(refused) + " | not trained yet |", ""]
-    lines += ["## Latency per message (ms, one `read_message` call, all messages)", "",
+    lines += [f"Values read for fields a message does not state, matcher now: {invented} in all; the invented "
+              "rows below give each reader's.", ""]
+    head = ["field"] + [f"{name}, {lang}" for name in names for lang in LANGS]
+    rule = "|---|" + "---:|" * (len(head) - 1)
+    for split, title in (("heldout", "Held-out phrasings"),
+                         ("train", "Train phrasings (the matcher was tuned on them, the LLM trained on them)")):
+        cols = [_cell(readers[name], split, lang) for name in names for lang in LANGS]
+
+        def fmt(c: dict | None, num: str, den: str, field: str) -> str:
+            return "–" if c is None else f"{_pct(c['fields'][field][num], c['fields'][field][den])} " \
+                                         f"({c['fields'][field][den]})"
+
+        lines += [f"## {title}", "", "Right when stated (messages stating the field):", "",
+                  "| " + " | ".join(head) + " |", rule]
+        lines += ["| " + " | ".join([f"`{f}`"] + [fmt(c, "right", "stated", f) for c in cols]) + " |" for f in FIELDS]
+        lines += ["| **all fields right** | " + " | ".join(
+            "–" if c is None else f"{_pct(c['all_right'], c['messages'])} ({c['messages']})" for c in cols) + " |", "",
+                  "Invented when not stated (a value read for a field the message does not state):", "",
+                  "| " + " | ".join(head) + " |", rule]
+        lines += ["| " + " | ".join([f"`{f}`"] + [fmt(c, "invented", "not_stated", f) for c in cols]) + " |"
+                  for f in FIELDS]
+        lines += ["| messages refused (ValueError) | " + " | ".join(
+            "–" if c is None else _pct(c["refused"], c["messages"]) for c in cols) + " |", ""]
+    lines += ["## Latency per message (ms)", "",
               "| reader | language | median | 95th pct | mean |", "|---|---|---:|---:|---:|"]
-    for label, res in ((("matcher as found", before),) if before else ()) + (("matcher now", now),):
+    for name, res in readers.items():
         for lang in LANGS:
-            ms = [res[s][lang]["latency_ms"] for s in ("train", "heldout")]
-            lines.append(f"| {label} | {lang} | {max(m['median'] for m in ms):.3f} | {max(m['p95'] for m in ms):.3f} "
-                         f"| {max(m['mean'] for m in ms):.3f} |")
-    lines += ["| LLM reader | – | not trained yet | | |", "",
-              "Latency is the worse of the train and held-out sets; the machine is shared (2 cores, other jobs "
-              "running), so compare timings only within this table.", ""]
+            ms = [c["latency_ms"] for s in ("train", "heldout") if (c := _cell(res, s, lang)) is not None]
+            if ms:
+                lines.append(f"| {name} | {lang} | {max(m['median'] for m in ms):.1f} | "
+                             f"{max(m['p95'] for m in ms):.1f} | {max(m['mean'] for m in ms):.1f} |")
+    if llm:
+        lines += ["", f"LLM latency: the model's answers were generated in batches (`agent.generation.generate_batch`,"
+                  f" {llm['batched_ms']:.0f} ms a message on average, spread evenly over the batch's messages), "
+                  f"plus the matcher and the checks. One message alone, as the chat asks it: median "
+                  f"{llm['single_ms']['median']:.0f} ms, max {llm['single_ms']['max']:.0f} ms over "
+                  f"{llm['single_ms']['n']} messages."]
+    lines += ["", "Latency is the worse of the train and held-out sets; the machine is shared (2 cores), so "
+              "compare timings only within this table.", ""]
+    if result.get("files"):
+        lines += render_files(result["files"])
     return "\n".join(lines)
+
+
+def llm_readings(records: list[MessageRecord], reader: MessageReader, batch: int = 32) -> tuple[dict, dict, dict]:
+    """(LLM-alone reader, LLM+matcher reader, batched ms) per message, from one greedy answer per message."""
+    from tqdm import tqdm
+
+    alone, both, ms = {}, {}, {}
+    texts = [r.message for r in records]
+    for start in tqdm(range(0, len(texts), batch), desc="LLM reader", unit="batch"):
+        chunk = texts[start:start + batch]
+        t0 = time.perf_counter()
+        answers = reader.answers(chunk)
+        each = (time.perf_counter() - t0) * 1000 / len(chunk)
+        for text, answer in zip(chunk, answers, strict=True):
+            if answer is None:
+                raise SystemExit(f"the LLM reader could not answer: {reader.active}")
+            mine = from_answer(answer, text)
+            alone[text] = (lambda _t, ex=mine: ex)
+            both[text] = (lambda t, ex=mine: ex if ex.question == "reset" else combine(ex, extract(t)))
+            ms[text] = each
+    return alone, both, ms
 
 
 def main() -> None:
@@ -223,6 +344,8 @@ def main() -> None:
     ap.add_argument("--train", type=int, default=2000)
     ap.add_argument("--heldout", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--llm-train", type=int, default=200, help="train messages the LLM reader reads (0: none)")
+    ap.add_argument("--no-llm", action="store_true", help="leave the LLM reader out")
     ap.add_argument("--baseline-rev", default=BASELINE_REV,
                     help="git revision of the matcher as found ('' to leave those columns out)")
     ap.add_argument("--out", type=Path, default=RESULTS / "merchant.md")
@@ -230,11 +353,35 @@ def main() -> None:
     command = "python bench/merchant.py" + "".join(f" {a}" for a in sys.argv[1:])
     records = build_messages(args.train, args.heldout, args.seed)
     as_found = matcher_at(args.baseline_rev) if args.baseline_rev else None
+    readers = {}
+    if as_found:
+        readers["matcher as found"] = evaluate(records, as_found)
+    readers["matcher now"] = evaluate(records)
     result = {"command": command, "date": datetime.date.today().isoformat(), "machine": machine_line(),
               "messages": {"train": args.train, "heldout": args.heldout, "seed": args.seed},
-              "matcher": evaluate(records), "llm_reader": "not trained yet",
-              "baseline_rev": args.baseline_rev if as_found else None,
-              "matcher_as_found": evaluate(records, as_found) if as_found else None}
+              "baseline_rev": args.baseline_rev if as_found else None, "llm": None,
+              "llm_reader": "left out (--no-llm)" if args.no_llm else None}
+    if not args.no_llm:
+        reader = MessageReader("llm")
+        if reader.load() is None:
+            result["llm_reader"] = f"not available ({reader.active})"
+        else:
+            subset = [r for r in records if r.split == "heldout"] + [r for r in records if r.split == "train"][
+                :args.llm_train]
+            alone, both, ms = llm_readings(subset, reader)
+            readers["LLM alone"] = evaluate(subset, readers=alone, ms_each=ms)
+            readers["LLM + matcher"] = evaluate(subset, readers=both, ms_each=ms)
+            single = []
+            for rec in subset[:: max(1, len(subset) // 20)][:20]:
+                t0 = time.perf_counter()
+                reader(rec.message)
+                single.append((time.perf_counter() - t0) * 1000)
+            result["llm"] = {"adapter": str(ADAPTER_DIR.relative_to(ROOT)), "dtype": str(reader.load().dtype),
+                             "train_messages": min(args.llm_train, args.train),
+                             "batched_ms": statistics.fmean(ms.values()),
+                             "single_ms": {"median": statistics.median(single), "max": max(single), "n": len(single)}}
+    result["readers"] = readers
+    result["files"] = file_imports()
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
     args.out.write_text(render(result))
     print(args.out.read_text())

@@ -19,13 +19,14 @@ import gradio as gr
 import pandas as pd
 from pydantic import ValidationError
 
-from agent.catalog import CatalogError, find_context, read_table, score_files
+from agent.catalog import FORMATS, CatalogError, find_context, read_table, score_files
 from agent.demo_catalog import demo_catalog_paths
 from agent.service import PolicyBusy, PricingService
 from env.errors import describe_error
 from ui.assistant import GREETING, Assistant, ChatState, Turn
 from ui.charts import change_histogram, simulation_charts
 from ui.facts import MerchantFacts, Sale
+from ui.i18n import translator
 from ui.simulation import SimulationRuns, SimulationStopped, period_progress
 
 SIM_POLICIES = ["llm", "toolbox", "evidence", "ts", "meta_ts", "cils", "ils", "cost_plus", "oracle"]
@@ -33,6 +34,9 @@ SIM_DEFAULT = ["llm", "ts", "cils", "oracle"]
 TASK_CHOICE = "test task (by index)"
 TABLE_ROWS = 500  # rows shown in the catalog table; the download has all of them
 SALES_HEADERS = ["price", "units", "competitor_price"]
+# every file type the catalog's one table reader takes (by the name's last extension: ".csv.gz" is ".gz"),
+# for the chat's sales-history upload and the Catalog tab alike
+TABLE_TYPES = sorted({"." + suffix.rsplit(".", 1)[-1] for suffix in FORMATS})
 FORM_FIELDS = ["name", "unit_cost", "current_price", "competitor_price", "min_price", "max_price",
                "min_margin_pct", "max_change_pct"]
 
@@ -133,12 +137,15 @@ def build_ui(service: PricingService, policy_label: str = "llm", reader=None) ->
 
     def guarded(run, history: list, raw_state: Any, user_text: str | None) -> tuple:
         state = state_of(raw_state)
+        v = translator(state.language)  # the conversation's language: these turns are not messages
         try:
             turn = run(state)
         except PolicyBusy as err:
-            turn = Turn([{"role": "assistant", "content": f"I am busy with other requests: {err}"}], state)
+            turn = Turn([{"role": "assistant", "content": v._("I am busy with other requests: {error}").format(
+                error=err)}], state)
         except ValueError as err:  # a user mistake: a plain sentence in the chat, never a traceback
-            turn = Turn([{"role": "assistant", "content": f"I could not use that: {err}"}], state)
+            turn = Turn([{"role": "assistant", "content": v._("I could not use that: {error}").format(error=err)}],
+                        state)
         return show(turn, history, user_text)
 
     def chat(message: str, history: list, raw_state: Any) -> tuple:
@@ -147,9 +154,9 @@ def build_ui(service: PricingService, policy_label: str = "llm", reader=None) ->
     def load_sku(sku: str, history: list, raw_state: Any) -> tuple:
         def run(state: ChatState) -> Turn:
             if not sku:
-                raise ValueError("pick a demo SKU first")
+                raise ValueError(translator(state.language)._("pick a demo SKU first"))
             context = find_context(sku, products_path, history_path)
-            return assistant.use_context(context, f"demo SKU {sku}")
+            return assistant.use_context(context, f"demo SKU {sku}", state.language)
         return guarded(run, history, raw_state, f"(picked demo SKU {sku})" if sku else None)
 
     def upload_history(file: Any, history: list, raw_state: Any) -> tuple:
@@ -157,7 +164,7 @@ def build_ui(service: PricingService, policy_label: str = "llm", reader=None) ->
 
         def run(state: ChatState) -> Turn:
             if not path:
-                raise ValueError("no file was uploaded")
+                raise ValueError(translator(state.language)._("no file was uploaded"))
             return assistant.use_file(str(path), state)
         return guarded(run, history, raw_state, f"(uploaded {Path(str(path)).name})" if path else None)
 
@@ -166,7 +173,7 @@ def build_ui(service: PricingService, policy_label: str = "llm", reader=None) ->
 
         def run(state: ChatState) -> Turn:
             facts = form_to_facts(values, sales, state.facts)
-            return assistant.use_facts(facts, "Using the facts as corrected in the form.")
+            return assistant.use_form(facts, state)
         return guarded(run, history, raw_state, "(updated the facts in the form)")
 
     def score_catalog(products_file: Any, history_file: Any, columns: str | None = "",
@@ -272,8 +279,8 @@ def build_ui(service: PricingService, policy_label: str = "llm", reader=None) ->
                     with gr.Row():
                         sku = gr.Dropdown(demo_skus, label="Demo SKU", value=None, scale=3)
                         load = gr.Button("Load SKU", scale=1)
-                        upload = gr.File(label="Sales-history CSV", file_types=[".csv", ".parquet", ".jsonl"],
-                                         scale=3)
+                        upload = gr.File(label="Sales history (CSV, Excel, Parquet, JSON Lines)",
+                                         file_types=TABLE_TYPES, scale=3, elem_id="history-upload")
                 with gr.Column(scale=2):
                     gr.Markdown("### Facts I use\nExtracted from the chat, a demo SKU or a file. Correct anything "
                                 "and press **Update**.")
@@ -304,10 +311,9 @@ def build_ui(service: PricingService, policy_label: str = "llm", reader=None) ->
                         "Parquet or JSON Lines; Shopify, WooCommerce and Amazon exports as they are) and, "
                         "optionally, a sales history (or a Shopify / WooCommerce orders export). Without files, the "
                         "demo catalog is scored.")
-            catalog_types = [".csv", ".tsv", ".txt", ".xlsx", ".parquet", ".jsonl", ".gz"]
             with gr.Row():
-                products_file = gr.File(label="Products", file_types=catalog_types, elem_id="products-file")
-                history_file = gr.File(label="Sales history (optional)", file_types=catalog_types,
+                products_file = gr.File(label="Products", file_types=TABLE_TYPES, elem_id="products-file")
+                history_file = gr.File(label="Sales history (optional)", file_types=TABLE_TYPES,
                                        elem_id="history-file")
             column_map = gr.Textbox("", label="Column mapping (optional)", elem_id="column-map", max_lines=2,
                                     placeholder="sku=Variant SKU, unit_cost=Cost per item, history.units=Qty",

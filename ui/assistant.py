@@ -6,7 +6,12 @@ Kept free of Gradio so it can be tested (and reused) as plain Python. A turn is:
 2. ask for what is missing (unit cost, sales at a price) instead of guessing it;
 3. otherwise recommend: evidence (demand fit), policy proposal, guardrails, exactly as the API
    and the batch scorer do (`agent.recommend`), and explain it with numbers from the evidence;
-4. answer follow-ups from the same fitted demand model.
+4. answer follow-ups from the same fitted demand model (a what-if price, why not lower / higher, how
+   sensitive the customers are to price).
+
+Every answer is in the language of the merchant's latest message (`Reading.language`); a turn that is not a
+message (a demo SKU, an upload, the form) keeps the conversation's language (`ChatState.language`). The
+texts are in `ui.answers`, translated by the gettext catalogs of `ui.i18n`.
 
 Messages follow Gradio's "messages" format (role, content, metadata); the tool steps carry a
 `metadata.title`, which the chat shows as collapsible steps, and the chart is a PNG file message.
@@ -20,25 +25,37 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict
 
 from agent.candidates import score_price
-from agent.evidence import Evidence, compute_evidence
+from agent.evidence import compute_evidence
 from agent.guardrails import GuardrailConflict
 from agent.price_test import PriceTest, read_price_test
-from agent.recommend import Recommendation, uncertain_words
+from agent.recommend import Recommendation
 from agent.service import PricingService
-from env.context import DEFAULT_MAX_CHANGE, PricingContext
+from env.context import PricingContext
+from ui.answers import (
+    answer_text,
+    changed_words,
+    describe_facts,
+    elasticity_text,
+    fit_text,
+    guardrail_text,
+    policy_text,
+    price_test_result,
+    rule_detail,
+)
 from ui.charts import recommendation_chart
 from ui.facts import MerchantFacts, facts_from_context, facts_from_history_file, read_message
-from ui.message import Extraction, extract
+from ui.i18n import N_, Voice, translator
+from ui.message import Extraction, extract, language_of
 
-GREETING = ("Tell me about a product and how it sold, for example: *\"I sell a ceramic mug, it costs me $4, "
-            "I sold 120 at $12 last week and 90 at $14 this week, my competitor is at $13.50 — what should I "
-            "charge?\"* You can also pick a demo SKU or upload a sales-history CSV (columns `price`, `units`, "
-            "optionally `period`/`date` and `competitor_price`).")
-FOLLOW_UPS = "You can ask: *what if I charge $…?* · *why not lower?* · *set my floor margin to 30%*."
+GREETING = N_("Tell me about a product and how it sold, for example: *\"I sell a ceramic mug, it costs me $4, "
+              "I sold 120 at $12 last week and 90 at $14 this week, my competitor is at $13.50 — what should I "
+              "charge?\"* You can also pick a demo SKU or upload a sales-history file (CSV or other text table, "
+              "Excel, Parquet or JSON Lines; columns `price`, `units`, optionally `period`/`date` and "
+              "`competitor_price`).")
 
 
 class ChatState(BaseModel):
-    """What the chat remembers between turns: the facts and the last recommended price."""
+    """What the chat remembers between turns: the facts, the last recommended price and the language."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -46,6 +63,7 @@ class ChatState(BaseModel):
     recommended_price: float | None = None
     candidate: str | None = None  # the toolbox candidate behind it (compact-prompt adapters): what-ifs use its fit
     price_test: PriceTest | None = None  # the test proposed with it: an uploaded sales file is read out against it
+    language: str = "en"  # the merchant's latest message's: turns that are not messages answer in it
 
 
 @dataclass
@@ -56,10 +74,6 @@ class Turn:
     charts: list[str] = field(default_factory=list)
 
 
-def _money(x: float | None) -> str:
-    return "—" if x is None else f"${x:,.2f}"
-
-
 def _say(text: str) -> dict:
     return {"role": "assistant", "content": text}
 
@@ -68,113 +82,29 @@ def _step(title: str, text: str) -> dict:
     return {"role": "assistant", "content": text, "metadata": {"title": title, "status": "done"}}
 
 
-def _chart(path) -> dict:
-    return {"role": "assistant", "content": {"path": str(path), "alt_text": "sales history, demand and profit curves"}}
+def _chart(path, v: Voice) -> dict:
+    return {"role": "assistant", "content": {"path": str(path), "alt_text": v._("sales history, demand and profit "
+                                                                                "curves")}}
 
 
-def describe_facts(facts: MerchantFacts) -> str:
-    """The facts as the merchant can check them, marking what is still unknown."""
-    rows = [f"- product: {facts.name or '(unnamed)'} — from {facts.source}",
-            f"- unit cost: {_money(facts.unit_cost) if facts.unit_cost is not None else 'unknown'}",
-            f"- price now: {_money(facts.price_now()) if facts.price_now() else 'unknown'}"]
-    if facts.sales:
-        shown = facts.sales[-6:]
-        more = f" (last {len(shown)} of {len(facts.sales)})" if len(facts.sales) > len(shown) else ""
-        rows.append(f"- sales{more}: " + "; ".join(f"{s.units:,.0f} at {_money(s.price)}" for s in shown))
-    else:
-        rows.append("- sales: none yet")
-    if facts.competitor_price is not None:
-        rows.append(f"- competitor: {_money(facts.competitor_price)}")
-    rules = [f"min {_money(facts.min_price)}" if facts.min_price else "",
-             f"max {_money(facts.max_price)}" if facts.max_price else "",
-             f"margin floor {facts.min_margin:.0%}" if facts.min_margin is not None else "",
-             f"max change {facts.max_change:.0%}" if facts.max_change is not None else ""]
-    rules = [r for r in rules if r]
-    default = "" if facts.max_change is not None else f" (default: at most {DEFAULT_MAX_CHANGE:.0%} change per period)"
-    rows.append(f"- guardrails: {', '.join(rules) if rules else 'none set'}{default}")
-    return "\n".join(rows)
+def _questions(facts: MerchantFacts, v: Voice) -> str:
+    return "\n".join(f"- {v._(q)}" for q in facts.missing())
 
 
 def _versus(price: float, point, score: Callable[[float], object], context: PricingContext,
-            state: ChatState) -> list[str]:
+            state: ChatState, v: Voice) -> list[str]:
     """A what-if price against the current price and the last recommendation, each scored by `score`
     (the same model of demand as `point`, so the differences mean something)."""
     lines = []
-    for label, other in (("the current price", context.product.current_price),
-                         ("my recommendation", state.recommended_price)):
+    for line, other in ((N_("- vs the current price {price}: {units} units, {profit} profit per period."),
+                         context.product.current_price),
+                        (N_("- vs my recommendation {price}: {units} units, {profit} profit per period."),
+                         state.recommended_price)):
         q = score(other) if other is not None else None
         if q is not None and abs(other - price) > 0.005:
-            lines.append(f"- vs {label} {_money(other)}: {point.units - q.units:+,.0f} units, "
-                         f"{point.profit - q.profit:+,.2f} profit per period.")
+            lines.append(v._(line).format(price=v.money(other), units=v.num(point.units - q.units, 0, sign=True),
+                                          profit=v.num(point.profit - q.profit, 2, sign=True)))
     return lines
-
-
-def _fit_text(evidence: Evidence) -> str:
-    fit = evidence.fit
-    if fit is None:
-        return "No usable sales yet: demand could not be estimated."
-    text = (f"Elasticity {fit.elasticity:.2f} (90% range {fit.elasticity_low:.2f} to {fit.elasticity_high:.2f}) "
-            f"from {fit.observations} periods, {fit.method}; "
-            f"{'identified from the price changes' if fit.identified else 'not identified, leaning on the prior'}.")
-    if evidence.model_optimal_price is not None:
-        text += f" The demand model alone would charge {_money(evidence.model_optimal_price)}."
-    return text
-
-
-def _answer_text(rec: Recommendation) -> str:
-    ev = rec.evidence
-    lines = [f"**Recommended price: {_money(rec.price)}** (now {_money(rec.previous_price)}, {rec.change_pct:+.1f}%)."]
-    if rec.expected_units is not None:
-        now = ev.at_current
-        units = (f"- Expected units: **{rec.expected_units:,.0f}** per period "
-                 f"({rec.expected_units_low:,.0f}–{rec.expected_units_high:,.0f})")
-        if now is not None:
-            units += f", against {now.units:,.0f} at the current price"
-        lines.append(units + ".")
-        profit = (f"- Expected profit: **{_money(rec.expected_profit)}** per period "
-                  f"({_money(rec.expected_profit_low)}–{_money(rec.expected_profit_high)})")
-        if rec.expected_profit_change is not None:
-            profit += f", {rec.expected_profit_change:+,.2f} vs keeping {_money(rec.previous_price)}"
-        lines.append(profit + ".")
-    fit = ev.fit
-    if fit is not None:
-        lines.append(f"- Evidence: a 1% higher price loses about {abs(fit.elasticity):.1f}% of units "
-                     f"(elasticity {fit.elasticity:.2f}, {'well identified' if fit.identified else 'uncertain'}).")
-    if ev.competitor_price is not None and ev.competitor_gap_pct is not None:
-        side = "above" if ev.competitor_gap_pct > 0 else "below"
-        lines.append(f"- Competitor at {_money(ev.competitor_price)}: you are now {abs(ev.competitor_gap_pct):.1f}% "
-                     f"{side} it.")
-    if rec.binding_rules:
-        lines.append("- Guardrails: " + "; ".join(b.words() for b in rec.binding_rules) + ".")
-    else:
-        lines.append("- Guardrails: none bound the price.")
-    if rec.gain_uncertain:
-        lines.append("- **Uncertain gain.** " + uncertain_words(rec, plan=False))
-        if rec.price_test is not None:
-            lines.append(f"- **Price test.** {rec.price_test.plan}")
-    lines.append(f"- Confidence: {rec.confidence}.")
-    lines.append("")
-    lines.append(FOLLOW_UPS)
-    return "\n".join(lines)
-
-
-def _policy_text(rec: Recommendation) -> str:
-    who = rec.policy + (f" ({rec.model_id}" + (f" + {rec.adapter_id}" if rec.adapter_id else "") + ")"
-                        if rec.model_id else "")
-    text = f"{who} proposed {_money(rec.proposed_price)} in {rec.latency_ms:,.0f} ms."
-    if rec.candidate:
-        text += f" It chose the toolbox's `{rec.candidate}` candidate (the chart draws every hypothesis)."
-    if rec.model_reason:
-        text += f" Its reason: \"{rec.model_reason}\""
-    if rec.flags:
-        text += " Flags: " + "; ".join(rec.flags) + "."
-    return text
-
-
-def _guardrail_text(rec: Recommendation) -> str:
-    if not rec.binding_rules:
-        return f"No rule bound the price: {_money(rec.proposed_price)} stands."
-    return "\n".join(f"- {b.rule}: {b.words()}" for b in rec.binding_rules)
 
 
 class Assistant:
@@ -192,81 +122,113 @@ class Assistant:
     def respond(self, text: str, state: ChatState) -> Turn:
         text = (text or "").strip()
         if not text:
-            return Turn([_say(GREETING)], state)
+            return Turn([_say(translator(state.language)._(GREETING))], state)
         try:
             reading = read_message(text[:4000], state.facts, self.reader)
         except ValueError as err:
-            return Turn([_say(f"I could not use that: {err}")], state)
+            lang = language_of(text)
+            return Turn([_say(translator(lang)._("I could not use that: {error}").format(error=err))],
+                        state.model_copy(update={"language": lang}))
+        v = translator(reading.language)
         if reading.reset:
-            return Turn([_say("Starting over. " + GREETING)], ChatState())
+            return Turn([_say(v.sentences([v._("Starting over."), v._(GREETING)]))], ChatState(language=v.lang))
         kept = {} if reading.changed else {"recommended_price": state.recommended_price, "candidate": state.candidate,
                                            "price_test": state.price_test}
-        new = ChatState(facts=reading.facts, **kept)  # new facts: the last recommendation no longer holds
-        steps = [_step("Facts extracted", (f"Read from your message: {', '.join(reading.changed)}.\n\n"
-                                           if reading.changed else "Nothing new in this message.\n\n")
-                       + describe_facts(reading.facts))]
+        # new facts: the last recommendation no longer holds
+        new = ChatState(facts=reading.facts, language=v.lang, **kept)
+        read = (v._("Read from your message: {changed}.").format(changed=changed_words(reading.changed, v))
+                if reading.changed else v._("Nothing new in this message."))
+        steps = [_step(v._("Facts extracted"), read + "\n\n" + describe_facts(reading.facts, v))]
         if new.facts.missing():
-            return Turn(steps + [_say("Before I can price this I need a bit more:\n\n"
-                                      + "\n".join(f"- {q}" for q in new.facts.missing()))], new)
+            return Turn(steps + [_say(v._("Before I can price this I need a bit more:") + "\n\n"
+                                      + _questions(new.facts, v))], new)
+        if reading.question == "elasticity":
+            return self._elasticity(new, steps)
         if reading.what_if is not None and not reading.changed:
             return self._what_if(reading.what_if, new, steps)
         if reading.why_not is not None and not reading.changed:
             return self._why_not(reading.why_not, new, steps)
         return self._recommend(new, steps)
 
-    def use_facts(self, facts: MerchantFacts, note: str) -> Turn:
-        """Facts from the form, a demo SKU or a file: show them and recommend (or ask what is missing)."""
-        state = ChatState(facts=facts)
-        steps = [_step("Facts extracted", f"{note}\n\n" + describe_facts(facts))]
+    def use_facts(self, facts: MerchantFacts, note: str, language: str = "en") -> Turn:
+        """Facts from the form, a demo SKU or a file: show them and recommend (or ask what is missing).
+        `note` is in `language`, the conversation's."""
+        v = translator(language)
+        state = ChatState(facts=facts, language=v.lang)
+        steps = [_step(v._("Facts extracted"), f"{note}\n\n" + describe_facts(facts, v))]
         if facts.missing():
-            return Turn(steps + [_say("I still need:\n\n" + "\n".join(f"- {q}" for q in facts.missing()))], state)
+            return Turn(steps + [_say(v._("I still need:") + "\n\n" + _questions(facts, v))], state)
         return self._recommend(state, steps)
 
-    def use_context(self, context: PricingContext, source: str) -> Turn:
-        return self.use_facts(facts_from_context(context, source), f"Loaded {source}.")
+    def use_context(self, context: PricingContext, source: str, language: str = "en") -> Turn:
+        note = translator(language)._("Loaded {source}.").format(source=source)
+        return self.use_facts(facts_from_context(context, source), note, language)
+
+    def use_form(self, facts: MerchantFacts, state: ChatState) -> Turn:
+        """Facts as the merchant corrected them in the form."""
+        return self.use_facts(facts, translator(state.language)._("Using the facts as corrected in the form."),
+                              state.language)
 
     def use_file(self, path: str, state: ChatState) -> Turn:
         """A sales file: re-price on it, first reading out the price test proposed last time, if one was."""
+        v = translator(state.language)
         try:
             facts = facts_from_history_file(path, state.facts)
         except ValueError as err:
-            return Turn([_say(f"That file did not work: {err}")], state)
-        turn = self.use_facts(facts, f"Read {len(facts.sales)} sales rows from the uploaded file.")
+            return Turn([_say(v._("That file did not work: {error}").format(error=err))], state)
+        n = len(facts.sales)
+        note = v.ngettext("Read {n} sales row from the uploaded file.", "Read {n} sales rows from the uploaded file.",
+                          n).format(n=v.num(n, 0))
+        turn = self.use_facts(facts, note, state.language)
         test = state.price_test
         if test is not None and facts.unit_cost is not None:
             result = read_price_test(facts.sales, test.current_price, test.test_price, facts.unit_cost,
                                      1 - test.confidence)
             if result.periods_current or result.periods_test:
-                turn.messages.insert(1, _say(f"**Price test result.** {result.summary}"))
+                turn.messages.insert(1, _say(v._("**Price test result.** {summary}").format(
+                    summary=price_test_result(result, v))))
         return turn
 
-    # --- the three kinds of answer ----------------------------------------------------------------
+    # --- the kinds of answer ----------------------------------------------------------------------
 
     def _context(self, state: ChatState) -> PricingContext | str:
         try:
             return state.facts.context()
         except ValueError as err:
-            return f"These facts do not fit together: {err}. Correct them in the form and press *Update*."
+            return translator(state.language)._("These facts do not fit together: {error}. Correct them in the "
+                                                "form and press *Update*.").format(error=err)
 
     def _recommend(self, state: ChatState, steps: list[dict]) -> Turn:
+        v = translator(state.language)
         context = self._context(state)
         if isinstance(context, str):
             return Turn(steps + [_say(context)], state)
         try:
             rec = self.service.recommend(context)
         except GuardrailConflict as err:
-            return Turn(steps + [_say(f"Your guardrails leave no possible price: {err}. "
-                                      "Relax one of them (in the form or in the chat).")], state)
+            return Turn(steps + [_say(v._("Your guardrails leave no possible price: {error}. Relax one of them (in "
+                                          "the form or in the chat).").format(error=err))], state)
         box = self.service.toolbox(context) if rec.candidate else None  # the candidates the model chose from
         chart = recommendation_chart(context, rec.evidence, rec.price, toolbox=box, chosen=rec.candidate)
-        steps += [_step("Demand fit", _fit_text(rec.evidence)),
-                  _step("Pricing policy", _policy_text(rec)),
-                  _step("Guardrails", _guardrail_text(rec))]
+        steps += [_step(v._("Demand fit"), fit_text(rec.evidence, v)),
+                  _step(v._("Pricing policy"), policy_text(rec, v)),
+                  _step(v._("Guardrails"), guardrail_text(rec, v))]
         state = state.model_copy(update={"recommended_price": rec.price, "candidate": rec.candidate,
                                          "price_test": rec.price_test if rec.gain_uncertain else None})
-        return Turn(steps + [_say(_answer_text(rec)), _chart(chart)], state, rec, [str(chart)])
+        return Turn(steps + [_say(answer_text(rec, v)), _chart(chart, v)], state, rec, [str(chart)])
+
+    def _elasticity(self, state: ChatState, steps: list[dict]) -> Turn:
+        """"How sensitive are my customers to price?": the evidence's fit, not another recommendation."""
+        v = translator(state.language)
+        context = self._context(state)
+        if isinstance(context, str):
+            return Turn(steps + [_say(context)], state)
+        evidence = compute_evidence(context)
+        steps.append(_step(v._("Demand fit"), fit_text(evidence, v)))
+        return Turn(steps + [_say(elasticity_text(evidence, v))], state)
 
     def _what_if(self, price: float, state: ChatState, steps: list[dict]) -> Turn:
+        v = translator(state.language)
         context = self._context(state)
         if isinstance(context, str):
             return Turn(steps + [_say(context)], state)
@@ -276,50 +238,58 @@ class Assistant:
         point = evidence.point(price)
         if point is None:
             low, high = evidence.search_range
-            return Turn(steps + [_say(f"I have no demand estimate at {_money(price)}: the fitted model covers "
-                                      f"{_money(low)}–{_money(high)}, and beyond the prices you have tried it would "
-                                      "be a guess.")], state)
-        lines = [f"At **{_money(price)}** the model expects **{point.units:,.0f}** units "
-                 f"({point.units_low:,.0f}–{point.units_high:,.0f}) and **{_money(point.profit)}** profit per period "
-                 f"({_money(point.profit_low)}–{_money(point.profit_high)})."]
-        lines += _versus(price, point, evidence.point, context, state) + self._guardrail_lines(price, context)
+            return Turn(steps + [_say(v._("I have no demand estimate at {price}: the fitted model covers {low}–{high}, "
+                                          "and beyond the prices you have tried it would be a guess.").format(
+                price=v.money(price), low=v.money(low), high=v.money(high)))], state)
+        lines = [v._("At **{price}** the model expects **{units}** units ({low}–{high}) and **{profit}** profit per "
+                     "period ({profit_low}–{profit_high}).").format(
+            price=v.money(price), units=v.num(point.units, 0), low=v.num(point.units_low, 0),
+            high=v.num(point.units_high, 0), profit=v.money(point.profit), profit_low=v.money(point.profit_low),
+            profit_high=v.money(point.profit_high))]
+        lines += _versus(price, point, evidence.point, context, state, v) + self._guardrail_lines(price, context, v)
         chart = recommendation_chart(context, evidence, state.recommended_price or context.product.current_price,
                                      what_if=price)
-        steps.append(_step("Demand fit", _fit_text(evidence)))
-        return Turn(steps + [_say("\n".join(lines)), _chart(chart)], state, charts=[str(chart)])
+        steps.append(_step(v._("Demand fit"), fit_text(evidence, v)))
+        return Turn(steps + [_say("\n".join(lines)), _chart(chart, v)], state, charts=[str(chart)])
 
     def _what_if_toolbox(self, price: float, context: PricingContext, state: ChatState, steps: list[dict]) -> Turn:
         """A what-if after a compact-prompt recommendation: the toolbox's best fit scores the price, the
         same way it scored the candidate the model chose, so the numbers agree with the recommendation's."""
+        v = translator(state.language)
         box = self.service.toolbox(context)
         point = score_price(box, context, price)
         if point is None:
             low, high = box.supported_range
-            return Turn(steps + [_say(f"I have no demand estimate at {_money(price)}: the fitted curves are trusted "
-                                      f"over {_money(low)}–{_money(high)}, and beyond the prices you have tried it "
-                                      "would be a guess.")], state)
-        lines = [f"At **{_money(price)}** the model expects **{point.units:,.0f}** units and "
-                 f"**{_money(point.profit)}** profit per period ({_money(point.profit_low)}–"
-                 f"{_money(point.profit_high)}), under the {box.best_fit.family} demand curve that fits best."]
-        lines += (_versus(price, point, lambda p: score_price(box, context, p), context, state)
-                  + self._guardrail_lines(price, context))
+            return Turn(steps + [_say(v._("I have no demand estimate at {price}: the fitted curves are trusted over "
+                                          "{low}–{high}, and beyond the prices you have tried it would be a "
+                                          "guess.").format(price=v.money(price), low=v.money(low),
+                                                           high=v.money(high)))], state)
+        lines = [v._("At **{price}** the model expects **{units}** units and **{profit}** profit per period "
+                     "({profit_low}–{profit_high}), under the {family} demand curve that fits best.").format(
+            price=v.money(price), units=v.num(point.units, 0), profit=v.money(point.profit),
+            profit_low=v.money(point.profit_low), profit_high=v.money(point.profit_high), family=box.best_fit.family)]
+        lines += (_versus(price, point, lambda p: score_price(box, context, p), context, state, v)
+                  + self._guardrail_lines(price, context, v))
         chart = recommendation_chart(context, compute_evidence(context), state.recommended_price or price,
                                      what_if=price, toolbox=box, chosen=state.candidate)
-        steps.append(_step("Demand fit", "; ".join(f"{h.family} fit weight {h.weight:.2f}" for h in box.hypotheses)
-                           + f". Scored under the best fit ({box.best_fit.family})."))
-        return Turn(steps + [_say("\n".join(lines)), _chart(chart)], state, charts=[str(chart)])
+        fits = v.clauses(v._("{family} fit weight {weight}").format(family=h.family, weight=v.num(h.weight))
+                         for h in box.hypotheses)
+        steps.append(_step(v._("Demand fit"), v._("{fits}. Scored under the best fit ({family}).").format(
+            fits=fits, family=box.best_fit.family)))
+        return Turn(steps + [_say("\n".join(lines)), _chart(chart, v)], state, charts=[str(chart)])
 
-    def _guardrail_lines(self, price: float, context: PricingContext) -> list[str]:
+    def _guardrail_lines(self, price: float, context: PricingContext, v: Voice) -> list[str]:
         try:
             guarded = self.service.check_price(price, context)
             if guarded.binding:
-                return ["- Your guardrails would not allow it: " + "; ".join(b.detail for b in guarded.binding)
-                        + f" (they would give {_money(guarded.price)})."]
+                return [v._("- Your guardrails would not allow it: {rules} (they would give {price}).").format(
+                    rules=v.clauses(rule_detail(b, v) for b in guarded.binding), price=v.money(guarded.price))]
         except GuardrailConflict as err:
-            return [f"- Your guardrails admit no price at all: {err}."]
+            return [v._("- Your guardrails admit no price at all: {error}.").format(error=err)]
         return []
 
     def _why_not(self, direction: str, state: ChatState, steps: list[dict]) -> Turn:
+        v = translator(state.language)
         context = self._context(state)
         if isinstance(context, str):
             return Turn(steps + [_say(context)], state)
@@ -328,34 +298,46 @@ class Assistant:
                 rec = self.service.recommend(context)
                 state = state.model_copy(update={"recommended_price": rec.price, "candidate": rec.candidate})
             except GuardrailConflict as err:
-                return Turn(steps + [_say(f"Your guardrails leave no possible price: {err}.")], state)
+                return Turn(steps + [_say(v._("Your guardrails leave no possible price: {error}.").format(
+                    error=err))], state)
         price = state.recommended_price
         evidence = compute_evidence(context)
-        other = round(price * (0.9 if direction == "lower" else 1.1), 2)
+        lower = direction == "lower"
+        other = round(price * (0.9 if lower else 1.1), 2)
         lines = []
         try:
             guarded = self.service.check_price(other, context)
             if guarded.binding:
-                lines.append(f"Going {direction} to {_money(other)} hits your guardrails: "
-                             + "; ".join(b.detail for b in guarded.binding) + ".")
+                lines.append((v._("Going lower to {price} hits your guardrails: {rules}.") if lower else
+                              v._("Going higher to {price} hits your guardrails: {rules}.")).format(
+                    price=v.money(other), rules=v.clauses(rule_detail(b, v) for b in guarded.binding)))
         except GuardrailConflict:
             pass
         here, there = evidence.point(price), evidence.point(other)
         if here is not None and there is not None:
-            lines.append(f"At {_money(other)} (10% {direction}) the model expects {there.units:,.0f} units "
-                         f"({there.units - here.units:+,.0f}) but {_money(there.profit)} profit per period, "
-                         f"{there.profit - here.profit:+,.2f} against {_money(price)}.")
+            lines.append((v._("At {price} (10% lower) the model expects {units} units ({units_change}) but {profit} "
+                              "profit per period, {profit_change} against {now}.") if lower else
+                          v._("At {price} (10% higher) the model expects {units} units ({units_change}) but {profit} "
+                              "profit per period, {profit_change} against {now}.")).format(
+                price=v.money(other), units=v.num(there.units, 0),
+                units_change=v.num(there.units - here.units, 0, sign=True), profit=v.money(there.profit),
+                profit_change=v.num(there.profit - here.profit, 2, sign=True), now=v.money(price)))
             if there.profit > here.profit:
-                lines.append(f"By the demand model alone {direction} would earn more; the recommendation also "
-                             "weighs how uncertain the fit is, how far the price moves from what you have tried, "
-                             "and your guardrails.")
+                lines.append(v._("By the demand model alone lower would earn more; the recommendation also weighs how "
+                                 "uncertain the fit is, how far the price moves from what you have tried, and your "
+                                 "guardrails.") if lower else
+                             v._("By the demand model alone higher would earn more; the recommendation also weighs "
+                                 "how uncertain the fit is, how far the price moves from what you have tried, and "
+                                 "your guardrails."))
             else:
                 fit = evidence.fit
                 if fit is not None:
-                    lines.append(f"With an elasticity of about {fit.elasticity:.1f}, the units "
-                                 f"{'gained' if direction == 'lower' else 'kept'} do not make up for the margin "
-                                 f"{'lost' if direction == 'lower' else 'given up in volume'}.")
+                    lines.append((v._("With an elasticity of about {e}, the units gained do not make up for the "
+                                      "margin lost.") if lower else
+                                  v._("With an elasticity of about {e}, the units kept do not make up for the margin "
+                                      "given up in volume.")).format(e=v.num(fit.elasticity, 1)))
         elif not lines:
-            lines.append(f"I cannot compare: {_money(other)} is outside the prices the evidence covers "
-                         f"({_money(evidence.search_range[0])}–{_money(evidence.search_range[1])}).")
-        return Turn(steps + [_say(" ".join(lines))], state)
+            low, high = evidence.search_range
+            lines.append(v._("I cannot compare: {price} is outside the prices the evidence covers "
+                             "({low}–{high}).").format(price=v.money(other), low=v.money(low), high=v.money(high)))
+        return Turn(steps + [_say(v.sentences(lines))], state)

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from env.context import Guardrails, HistoryRow, PricingContext, Product
 from env.errors import describe_error
+from ui.i18n import N_
 from ui.message import Extraction, extract
 
 NAME_CHARS = 80
@@ -64,13 +65,13 @@ class MerchantFacts(BaseModel):
         return self.sales[-1].price if self.sales else None
 
     def missing(self) -> list[str]:
-        """Questions for the facts a recommendation cannot do without."""
+        """Questions for the facts a recommendation cannot do without (English msgids: the chat translates them)."""
         questions = []
         if self.unit_cost is None:
-            questions.append("What does one unit cost you (purchase or production cost)?")
+            questions.append(N_("What does one unit cost you (purchase or production cost)?"))
         if not self.sales:
-            questions.append("How many did you sell recently, and at what price? For example: "
-                             "\"I sold 120 at $12 last week and 90 at $14 this week\".")
+            questions.append(N_("How many did you sell recently, and at what price? For example: "
+                                "\"I sold 120 at $12 last week and 90 at $14 this week\"."))
         return questions
 
     def context(self) -> PricingContext:
@@ -170,7 +171,10 @@ def facts_from_context(context: PricingContext, source: str) -> MerchantFacts:
 
 
 def facts_from_history_file(path: str | Path, facts: MerchantFacts) -> MerchantFacts:
-    """Sales rows from a CSV (or Parquet / JSON Lines) upload, keeping what the merchant already said.
+    """Sales rows from an uploaded file, keeping what the merchant already said.
+
+    Any format the catalog reads (CSV / TSV / text with any delimiter, .xlsx, Parquet, JSON Lines, gzipped
+    text; `agent.catalog.FORMATS`), Shopify / WooCommerce order exports included (summed into weekly sales).
 
     The file is read by the catalog's one table reader, so a history file accepted here is accepted by
     the Catalog tab and the API with the same numbers (column aliases such as `qty` or `date`, "$12.00",

@@ -46,6 +46,11 @@ _FULLWIDTH = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, "％
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
+def language_of(text: str) -> str:
+    """"zh" for a message with Chinese characters in it, else "en" (the two languages the chat answers in)."""
+    return "zh" if _CJK.search(text) else "en"
+
+
 def normalise(text: str) -> str:
     """Full-width digits and symbols as ASCII; the Chinese comma "，" is kept (it is never a thousands separator)."""
     return text.translate(_FULLWIDTH)
@@ -303,7 +308,7 @@ def _index(ch: str) -> int:
 def extract(text: str) -> Extraction:
     """The facts `text` states (see the module's docstring); numbers not in the message are dropped."""
     text = normalise(text)
-    ex = Extraction(language="zh" if _CJK.search(text) else "en")
+    ex = Extraction(language=language_of(text))
     for kind, pattern in _QUESTIONS:
         if pattern.search(text):
             ex.question = kind

@@ -4,7 +4,8 @@ The reader is a LoRA on the embedded model (`agent/adapters/message-reader`, tra
 `finetune.message_reader`) that copies each fact of a message as the message writes it
 (`agent.reader_format`). Nothing it writes becomes a fact unchecked:
 
-* a number's text must appear in the message (after full-width digits are made ASCII), and code reads it
+* a number's text must appear in the message (after full-width digits are made ASCII), each written
+  amount serves one fact only (a sales row built from numbers other rows used is dropped), and code reads it
   (`ui.message.amount_value`): a text that is not in the message, or is not one amount, is dropped and
   listed in `Extraction.dropped`; a percentage field needs a percentage, a money field an amount that is
   not one; the result passes `ui.message.ground` like every reader's;
@@ -19,12 +20,13 @@ to load or to answer, the matcher alone reads, and the server log says why once.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from dataclasses import fields, replace
 from pathlib import Path
 
 from agent.reader_format import READER_ADAPTER, parse_answer, reader_prompt
-from ui.message import _CJK, Extraction, amount_value, extract, ground, normalise
+from ui.message import _TOKEN, Extraction, amount_value, extract, ground, language_of, normalise
 
 log = logging.getLogger("ui.message_reader")
 
@@ -34,11 +36,32 @@ MAX_MESSAGE_CHARS = 1200  # a longer message is read by the matcher alone (the r
 NAME_CHARS = 80
 
 
+class _Written:
+    """The amounts `text` writes, each usable once: a number written once states one fact, so a model that
+    pairs one written price with two sales rows (a row it made up from numbers of other rows) loses the second."""
+
+    def __init__(self, plain: str):
+        self.plain = plain
+        self.free = [a.value for m in _TOKEN.finditer(plain) if (a := amount_value(m.group())) is not None]
+
+    def take(self, span: str):
+        """The amount `span` writes, if the message writes it and that writing is not used yet; else None."""
+        amount = amount_value(span) if normalise(span) in self.plain else None
+        if amount is None:
+            return None
+        for i, value in enumerate(self.free):
+            if math.isclose(value, amount.value, rel_tol=1e-9, abs_tol=1e-6):
+                del self.free[i]
+                return amount
+        return None
+
+
 def from_answer(answer: str, text: str) -> Extraction:
     """The facts of `text` an answer in the copy format states, every value checked against `text`."""
     plain = normalise(text)
+    written = _Written(plain)
     texts, sales, question = parse_answer(answer)
-    ex = Extraction(language="zh" if _CJK.search(plain) else "en", question=question)
+    ex = Extraction(language=language_of(plain), question=question)
     dropped: list[str] = []
     for key, span in texts.items():
         target = "what_if" if key == "what_if_price" else key
@@ -46,15 +69,14 @@ def from_answer(answer: str, text: str) -> Extraction:
             if len(span) <= NAME_CHARS and span.lower() in text.lower():
                 ex.name = " ".join(span.split())
             continue
-        amount = amount_value(span) if normalise(span) in plain else None
+        amount = written.take(span)
         wants_pct = key in ("min_margin", "max_change")
         if amount is None or amount.pct != wants_pct or amount.value <= 0:
             dropped.append(target)
             continue
         setattr(ex, target, amount.value / 100 if wants_pct else amount.value)
     for units_text, price_text in sales:
-        units = amount_value(units_text) if normalise(units_text) in plain else None
-        price = amount_value(price_text) if normalise(price_text) in plain else None
+        units, price = written.take(units_text), written.take(price_text)
         if (units is None or price is None or units.pct or price.pct or units.money
                 or units.value != int(units.value) or price.value <= 0):
             dropped.append("sales")
@@ -113,25 +135,33 @@ class MessageReader:
             return self._lm
 
     def __call__(self, text: str) -> Extraction:
-        matched = extract(text)
-        if self.mode == "matcher" or matched.question == "reset" or len(text) > MAX_MESSAGE_CHARS:
-            return matched
-        answer = self.answer(text)
-        return matched if answer is None else combine(from_answer(answer, text), matched)
+        return self.read_many([text])[0]
 
-    def answer(self, text: str) -> str | None:
-        """The model's raw answer for one message (greedy), or None when the model cannot be used."""
+    def read_many(self, texts: list[str]) -> list[Extraction]:
+        """Each text read as `__call__` reads it, the model's answers generated in one batch."""
+        matched = [extract(t) for t in texts]
+        todo = [i for i, (t, m) in enumerate(zip(texts, matched, strict=True))
+                if self.mode == "llm" and m.question != "reset" and len(t) <= MAX_MESSAGE_CHARS]
+        answers = self.answers([texts[i] for i in todo]) if todo else []
+        out = list(matched)
+        for i, answer in zip(todo, answers, strict=True):
+            if answer is not None:
+                out[i] = combine(from_answer(answer, texts[i]), matched[i])
+        return out
+
+    def answers(self, texts: list[str]) -> list[str | None]:
+        """The model's raw answers (greedy), or Nones when the model cannot be used."""
         from agent.generation import generate_batch
 
         lm = self.load()
         if lm is None:
-            return None
+            return [None] * len(texts)
         try:
             with self._lock:
-                return generate_batch(lm, [reader_prompt(text)], max_new_tokens=MAX_ANSWER_TOKENS)[0]
+                return generate_batch(lm, [reader_prompt(t) for t in texts], max_new_tokens=MAX_ANSWER_TOKENS)
         except Exception as err:  # never lose a chat turn to the model: the matcher's reading stands
             log.warning("message reader: generation failed (%s); using the pattern matcher", err)
-            return None
+            return [None] * len(texts)
 
 
 def _load(adapter: Path, model: str | None, dtype: str):

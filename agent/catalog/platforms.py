@@ -21,6 +21,8 @@ Column names as the platforms write them (checked against their documentation):
   column, read by the ordinary aliases, or map one); the business report by child item: `(Parent) ASIN,
   (Child) ASIN, Title, SKU, Sessions - Total, ..., Units Ordered, Ordered Product Sales, Total Order Items`
   (sales history once a `Date` column says which period each row is).
+- Etsy listings download: `TITLE, DESCRIPTION, PRICE, CURRENCY_CODE, QUANTITY, TAGS, MATERIALS, IMAGE1..10,
+  VARIATION 1 TYPE, ..., SKU`; `QUANTITY` is stock, not units sold; no cost (as on Amazon).
 
 A platform is recognised by at least two of its signature columns; a table that matches two platforms
 is an error (which columns mean what cannot be known), and a table already in the catalog's own columns
@@ -110,6 +112,13 @@ AMAZON_BUSINESS_REPORT = Platform(
              ("revenue", ("Ordered Product Sales",))),
     orders=True)
 
+ETSY_LISTINGS = Platform(
+    "etsy_listings", "Etsy listings download",
+    signature=("CURRENCY_CODE", "MATERIALS", "IMAGE1", "VARIATION 1 TYPE", "VARIATION 1 NAME", "VARIATION 1 VALUES",
+               "TAGS"),
+    columns=(("sku", ("SKU",)), ("name", ("TITLE",)), ("current_price", ("PRICE",)), ("inventory", ("QUANTITY",))),
+    keep_if_any=("sku",))
+
 SHOPIFY_ORDERS = Platform(
     "shopify_orders", "Shopify orders export",
     signature=("Lineitem sku", "Lineitem quantity", "Lineitem price", "Lineitem name", "Lineitem discount",
@@ -131,7 +140,7 @@ WOOCOMMERCE_ORDERS = Platform(
     orders=True)
 
 PLATFORMS = (SHOPIFY_PRODUCTS, SHOPIFY_ORDERS, WOOCOMMERCE_PRODUCTS, WOOCOMMERCE_ORDERS, AMAZON_LISTINGS,
-             AMAZON_BUSINESS_REPORT)
+             AMAZON_BUSINESS_REPORT, ETSY_LISTINGS)
 ORDER_OUTPUT = HISTORY_REQUIRED  # what an order export becomes: sku, period, price, units
 
 

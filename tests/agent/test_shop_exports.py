@@ -277,3 +277,15 @@ def test_ambiguous_and_wrong_mappings_are_clear_errors(tmp_path):
     with pytest.raises(CatalogError, match="^column mapping sku=Lineitem SKU: 'Lineitem SKU' is not a column"):
         read_upload(SHOPIFY_PRODUCTS.read_bytes(), "products.csv", mapping={"sku": "Lineitem SKU"})
 
+
+
+def test_etsy_listings_read_stock_as_inventory_and_ask_for_the_cost(tmp_path):
+    etsy = Path(__file__).resolve().parents[1] / "data" / "merchant_files" / "EtsyListingsDownload.csv"
+    assert table_plan(etsy).platform.key == "etsy_listings"
+    with pytest.raises(CatalogError, match="missing required column 'unit_cost'.*found 'sku', 'name', 'current_price'"):
+        contexts_for(read_table(etsy))
+    with_cost = tmp_path / "etsy_with_cost.csv"
+    with_cost.write_text(etsy.read_text().replace(",SKU\n", ",SKU,Cost\n").replace("MUG-ST-01\n", "MUG-ST-01,9.40\n")
+                         .replace("CANDLE-BW-2\n", "CANDLE-BW-2,5.10\n"))
+    # QUANTITY is what is in stock (inventory), never units sold
+    assert _facts(read_table(with_cost)) == {"MUG-ST-01": (9.4, 28.0, 12.0, []), "CANDLE-BW-2": (5.1, 16.5, 40.0, [])}

@@ -87,6 +87,20 @@ def test_uploaded_history_and_a_bad_file(client, tmp_path):
     assert "That file did not work" in text_of(chat2[len(chat):])
 
 
+def test_a_chinese_conversation_stays_chinese_through_an_excel_upload(client, tmp_path):
+    """The language lives in the session's state: an upload after a Chinese message answers in Chinese
+    (issue 16), and the upload takes an .xlsx like the catalog does."""
+    _, chat, *_ = client.predict("我卖蜡烛，成本5元，上周以10元卖了100个，这周以11元卖了92个，我该定什么价？",
+                                 api_name="/chat")
+    assert "建议价格" in text_of(chat) and "Recommended price" not in text_of(chat)
+    path = tmp_path / "销售.xlsx"
+    pd.DataFrame({"日期": ["2026-03-02", "2026-03-09", "2026-03-16"], "price": [10, 11, 12],
+                  "units": [100, 92, 80]}).to_excel(path, index=False)
+    after, *_ = client.predict(handle_file(str(path)), api_name="/upload_history")
+    new = text_of(after[len(chat):])
+    assert "从上传的文件中读到 3 条销售记录" in new and "建议价格" in new
+
+
 def test_score_catalog_upload_and_download(client, tmp_path):
     products, history = demo_catalog_paths()
     table, histogram, download, summary = client.predict(handle_file(str(products)), handle_file(str(history)),

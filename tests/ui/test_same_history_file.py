@@ -118,3 +118,39 @@ def test_the_chat_and_the_catalog_read_merchants_real_files(tmp_path, content, n
     [(_, ctx, err)] = contexts_for(products, read_table(path))
     assert err is None and [(r.price, r.units) for r in ctx.history] == expected
     assert ctx.product.current_price == 1299.0
+
+
+@pytest.mark.parametrize("name", ["sales.tsv", "sales.txt", "sales.xlsx", "sales.parquet", "sales.jsonl",
+                                  "sales.csv.gz"])
+def test_the_chat_upload_takes_every_format_the_catalog_reads(tmp_path, name):
+    """The chat's upload widget offers every extension of the one catalog reader, and the chat reads each
+    through it: the same sales as the CSV (issue 16)."""
+    import gzip
+
+    import pandas as pd
+
+    from agent.catalog import FORMATS
+    from ui.app import TABLE_TYPES
+
+    assert {"." + suffix.rsplit(".", 1)[-1] for suffix in FORMATS} <= set(TABLE_TYPES)
+    table = read_table(_write(tmp_path / "sales.csv", HISTORY))
+    path = tmp_path / name
+    if name.endswith((".tsv", ".txt")):
+        table.to_csv(path, sep="\t" if name.endswith(".tsv") else ";", index=False)
+    elif name.endswith(".xlsx"):
+        table.to_excel(path, index=False)
+    elif name.endswith(".parquet"):
+        table.to_parquet(path)
+    elif name.endswith(".jsonl"):
+        table.to_json(path, orient="records", lines=True)
+    else:
+        path.write_bytes(gzip.compress(HISTORY.encode()))
+    assert isinstance(table, pd.DataFrame) and len(table) == 3
+    for facts in (facts_from_history_file(path, MerchantFacts()),
+                  facts_from_history_upload(path.read_bytes(), name, MerchantFacts())):
+        assert [(s.price, s.units, s.competitor_price) for s in facts.sales] == EXPECTED
+
+
+def _write(path, text: str):
+    path.write_text(text)
+    return path
