@@ -86,11 +86,22 @@ def main() -> None:
     groups = {name: shifted_tasks(name, args.tasks) for name in SHIFTS}
     groups.update({name: [make_scenario(name)] for name in ("seasonal_perishable", "member_pricing",
                                                              "inventory_constrained")})
+    # Each finished group is kept under runs/ood/, so a run cut short (a session ends) resumes at the next group.
+    checkpoints = ROOT / "runs" / "ood" / f"tasks{args.tasks}-seed{args.seed}"
+    checkpoints.mkdir(parents=True, exist_ok=True)
     frames = []
     for group, tasks in groups.items():
+        saved = checkpoints / f"{group}.pkl"
+        if saved.exists():
+            frames.append(pd.read_pickle(saved))
+            print(group, "resumed from", saved, flush=True)
+            continue
         result = evaluate(POLICIES, tasks=tasks, split=group, horizon=tasks[0].horizon, seed=args.seed,
                           workers=2, factories=in_process_policies(), progress=False)
-        frames.append(result.per_task.assign(group=group))
+        frame = result.per_task.assign(group=group)
+        frame.to_pickle(saved.with_suffix(".tmp"))
+        saved.with_suffix(".tmp").replace(saved)
+        frames.append(frame)
         print(group, "done", flush=True)
     per_task = pd.concat(frames, ignore_index=True)
 
