@@ -118,7 +118,7 @@ def _score(name: str, price: float, best: Hypothesis, draws: np.ndarray, context
     sold = [expected_sold(best.mean_units(p, d), context.inventory, best.noise)[0] for d in draws]
     profits = (price - context.product.unit_cost) * np.array(sold)
     units = float(expected_sold(best.mean_units(p), context.inventory, best.noise)[0])
-    lo, hi = np.percentile(profits, BAND)
+    lo, hi = demand_fit.percentile_pair(profits, BAND)
     return Candidate(name, float(price), units, float((price - context.product.unit_cost) * units),
                      float(lo), float(hi), note)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr, TypeAdapter
 
 from agent.guardrails import GuardrailConflict, hard_range
 from env import demand_fit
@@ -56,6 +56,37 @@ class CurvePoint(BaseModel):
     profit_high: float
 
 
+class _Posterior(BaseModel):
+    mean: list[float]
+    cov: list[list[float]]
+    noise: float
+    p_ref: float
+    with_competitor: bool
+
+
+_POINT_FIELDS = tuple(CurvePoint.model_fields)  # "price" first
+_CURVE = TypeAdapter(list[CurvePoint])
+
+
+class _Derived:
+    """What `compute_evidence` worked out on the way, kept so later questions need not redo it: the curve
+    as columns (for `Evidence.point`), the posterior it came from and its seeded draws (for
+    `profit_change_band`, whose band pairs the same draws). Not part of
+    the evidence's value: two evidences are equal whatever their caches hold."""
+
+    __slots__ = ("table", "posterior", "draws", "seed")
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        self.table: np.ndarray | None = None
+        self.posterior: _Posterior | None = None
+        self.draws: np.ndarray | None = None  # the posterior's coefficient draws under `seed`
+        self.seed: int | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Derived)
+
+
 class Evidence(BaseModel):
     """Everything the rationale may quote. Numbers in explanations come from here only."""
 
@@ -68,6 +99,7 @@ class Evidence(BaseModel):
     search_range: tuple[float, float]  # the prices the guardrails allow (the curve's range)
     supported_range: tuple[float, float]  # where the optimum is searched: within 30% of the prices tried
     notes: list[str]
+    _cache: _Derived = PrivateAttr(default_factory=lambda: _Derived())
 
     def point(self, price: float) -> CurvePoint | None:
         """Expected units and profit at `price`, interpolated on the curve.
@@ -77,21 +109,15 @@ class Evidence(BaseModel):
         """
         if not self.curve:
             return None
-        xs = np.array([c.price for c in self.curve])
+        if self._cache.table is None or self._cache.table.shape[1] != len(self.curve):  # built once per curve
+            self._cache.table = np.array([[getattr(c, f) for f in _POINT_FIELDS] for c in self.curve]).T
+        table = self._cache.table
+        xs = table[0]
         if not xs[0] * (1 - 1e-9) <= price <= xs[-1] * (1 + 1e-9):
             return None
-        fields = CurvePoint.model_fields
-        values = {f: float(np.interp(price, xs, [getattr(c, f) for c in self.curve])) for f in fields}
+        values = {f: float(np.interp(price, xs, column)) for f, column in zip(_POINT_FIELDS, table, strict=True)}
         values["price"] = price
         return CurvePoint(**values)
-
-
-class _Posterior(BaseModel):
-    mean: list[float]
-    cov: list[list[float]]
-    noise: float
-    p_ref: float
-    with_competitor: bool
 
 
 def usable_rows(context: PricingContext) -> list:
@@ -166,6 +192,37 @@ def _fit(context: PricingContext) -> tuple[_Posterior | None, DemandFit | None]:
     return post, fit
 
 
+def markdown_price(context: PricingContext) -> float | None:
+    """The next price to try when nothing has sold at any price tried although there was stock, else None.
+
+    Why: with no period that sold there is no demand to fit, and holding the price keeps it where nothing
+    sells for ever (a seller who started above the choke price earned 0% of the oracle's profit over 50
+    periods, `bench/results/ood.md`, far_start). So the price steps down geometrically towards the prices
+    that sell (`env.demand_fit.choke_cap`: the lowest price that sold nothing / 1.25, then bisection once a
+    lower price sells), inside the guardrails. None while some period sold (then the fit decides), when
+    nothing was tried, or when the rules allow no lower price.
+    """
+    if usable_rows(context):
+        return None
+    cap = demand_fit.choke_cap(demand_fit.uncensored(context.history))
+    if cap is None:
+        return None
+    low, high = search_range(context)
+    price = demand_fit.clip(cap, low, high)
+    return price if price < context.product.current_price * (1 - 1e-9) else None
+
+
+def no_fit_price(context: PricingContext) -> tuple[float, str]:
+    """(price, why) for a context without a demand fit: the markdown step where nothing sold, else the
+    current price (one implementation for every policy's no-fit case)."""
+    step = markdown_price(context)
+    if step is not None:
+        return step, (f"nothing sold at any price tried although there was stock: stepping down to {step:.2f} to "
+                      "find the prices that sell")
+    return context.product.current_price, ("no period has sold yet, so there is no demand to fit; the price "
+                                           "stays until there is")
+
+
 def search_range(context: PricingContext) -> tuple[float, float]:
     """Where prices are considered: the guardrails' hard range (`agent.guardrails.hard_range`).
 
@@ -210,10 +267,17 @@ def _competitor(context: PricingContext) -> float | None:
     return comp
 
 
-def _unit_draws(post: _Posterior, prices: np.ndarray, comp: float | None, seed: int) -> np.ndarray:
-    """Expected units at `prices` under each seeded posterior draw (draws x prices)."""
+def _coefficient_draws(post: _Posterior, seed: int) -> np.ndarray:
+    """The seeded posterior draws of the fit's coefficients (draws x coefficients)."""
     rng = np.random.default_rng(seed)
-    draws = rng.multivariate_normal(np.array(post.mean), np.array(post.cov), size=_DRAWS, method="cholesky")
+    return rng.multivariate_normal(np.array(post.mean), np.array(post.cov), size=_DRAWS, method="cholesky")
+
+
+def _unit_draws(post: _Posterior, prices: np.ndarray, comp: float | None, seed: int,
+                draws: np.ndarray | None = None) -> np.ndarray:
+    """Expected units at `prices` under each seeded posterior draw (draws x prices); `draws`, when given,
+    are `_coefficient_draws(post, seed)` already made."""
+    draws = _coefficient_draws(post, seed) if draws is None else draws
     log_rel = np.log(prices / post.p_ref)
     comp_term = 0.0
     if post.with_competitor and comp is not None:
@@ -222,18 +286,22 @@ def _unit_draws(post: _Posterior, prices: np.ndarray, comp: float | None, seed: 
     return np.exp(draws[:, :1] + draws[:, 1:2] * log_rel[None, :] + comp_term) * smear
 
 
-def profit_change_band(context: PricingContext, price: float, seed: int = 0) -> tuple[float, float, float] | None:
+def profit_change_band(context: PricingContext, price: float, seed: int = 0,
+                       evidence: Evidence | None = None) -> tuple[float, float, float] | None:
     """(mean, low, high): the expected change in profit per period of `price` against the current price,
     with its 90% band, from the same seeded posterior draws as `compute_evidence` (paired: each draw prices
-    both, so what the two prices share in uncertainty cancels). None without a fit."""
-    post, _ = _fit(context)
+    both, so what the two prices share in uncertainty cancels). None without a fit. `evidence`, computed
+    for this `context`, lends its fit instead of a second one."""
+    cache = evidence._cache if evidence is not None and evidence._cache.posterior is not None else None
+    post = cache.posterior if cache is not None else _fit(context)[0]
     if post is None:
         return None
     current, cost = context.product.current_price, context.product.unit_cost
     prices = np.array([price, current])
-    profit = (prices - cost)[None, :] * _unit_draws(post, prices, _competitor(context), seed)
+    draws = cache.draws if cache is not None and cache.seed == seed else None
+    profit = (prices - cost)[None, :] * _unit_draws(post, prices, _competitor(context), seed, draws)
     change = profit[:, 0] - profit[:, 1]
-    low, high = np.percentile(change, BAND)
+    low, high = demand_fit.percentile_pair(change, BAND)
     return float(change.mean()), float(low), float(high)
 
 
@@ -257,6 +325,9 @@ def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
     gap = None if comp is None else 100.0 * (context.product.current_price - comp) / comp
     if post is None:
         notes.append("no usable sales history: demand cannot be estimated, so no profit curve")
+        if (step := markdown_price(context)) is not None:
+            notes.append(f"nothing sold at any price tried although there was stock: the next price to try is "
+                         f"{step:.2f}")
         return Evidence(fit=None, curve=[], model_optimal_price=None, at_current=None, competitor_price=comp,
                         competitor_gap_pct=gap, notes=notes, **ranges)
     # the whole allowed range for the curve, and a dense grid where the optimum is searched
@@ -264,15 +335,24 @@ def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
             [context.product.current_price]]
     prices = np.unique(np.concatenate(grid))
     prices = prices[(prices >= allowed_low) & (prices <= allowed_high)]
-    units = _unit_draws(post, prices, comp, seed)
+    draws = _coefficient_draws(post, seed)
+    units = _unit_draws(post, prices, comp, seed, draws)
     mean_units = units.mean(axis=0)
     profit = (prices - cost)[None, :] * units
     mean_profit = profit.mean(axis=0)
-    u_lo, u_hi = np.percentile(units, BAND, axis=0)
-    p_lo, p_hi = np.percentile(profit, BAND, axis=0)
-    curve = [CurvePoint(price=float(p), units=float(u), units_low=float(a), units_high=float(b), profit=float(m),
-                        profit_low=float(c), profit_high=float(d))
-             for p, u, a, b, m, c, d in zip(prices, mean_units, u_lo, u_hi, mean_profit, p_lo, p_hi, strict=True)]
+    # one sort serves both bands: each price's profits are its units times one margin, so they sort in the
+    # units' order (reversed where the margin is negative) into exactly the floats a sort of `profit` gives
+    ordered_units = np.sort(units, axis=0)
+    margin = prices - cost
+    ordered_profit = margin[None, :] * ordered_units
+    losing = margin < 0
+    ordered_profit[:, losing] = ordered_profit[::-1, losing]
+    u_lo, u_hi = demand_fit.sorted_percentile_pair(ordered_units, BAND)
+    p_lo, p_hi = demand_fit.sorted_percentile_pair(ordered_profit, BAND)
+    # one validation call for the whole curve, from plain floats: point by point from numpy scalars it was a
+    # fifth of a classical catalog score (issue 17)
+    columns = np.stack([prices, mean_units, u_lo, u_hi, mean_profit, p_lo, p_hi])
+    curve = _CURVE.validate_python([dict(zip(_POINT_FIELDS, row, strict=True)) for row in columns.T.tolist()])
     inside = np.flatnonzero((prices >= low * (1 - 1e-9)) & (prices <= high * (1 + 1e-9)))
     best = int(inside[np.argmax(mean_profit[inside])])
     optimum = float(prices[best])
@@ -296,5 +376,8 @@ def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
                      "price: a higher price may sell the same units")
     at_current = next(c for c in curve if abs(c.price - context.product.current_price) < 1e-9) \
         if allowed_low <= context.product.current_price <= allowed_high else None
-    return Evidence(fit=fit, curve=curve, model_optimal_price=optimum, at_current=at_current,
-                    competitor_price=comp, competitor_gap_pct=gap, notes=notes, **ranges)
+    evidence = Evidence(fit=fit, curve=curve, model_optimal_price=optimum, at_current=at_current,
+                        competitor_price=comp, competitor_gap_pct=gap, notes=notes, **ranges)
+    evidence._cache.table, evidence._cache.posterior = columns, post
+    evidence._cache.draws, evidence._cache.seed = draws, seed
+    return evidence

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from agent.evidence import Evidence, compute_evidence
+from agent.evidence import Evidence, compute_evidence, no_fit_price
 from agent.parsing import parse_price, parse_reason
 from agent.prompt import K_RECENT, compact_answer, render_compact, render_messages
 from env.context import PricingContext
@@ -35,7 +35,7 @@ class Proposal(BaseModel):
 
 
 def fallback_price(context: PricingContext, evidence: Evidence) -> float:
-    return evidence.model_optimal_price or context.product.current_price
+    return evidence.model_optimal_price or no_fit_price(context)[0]
 
 
 def proposal_from_answer(text: str, context: PricingContext, evidence: Evidence | None,
@@ -112,10 +112,11 @@ class LLMPolicy:
         the exploration probe, seeded by the product's seed, as the toolbox's rule does: without it two copies of the
         agent facing each other moved in lockstep and both settled near the monopoly price (collusion index
         0.93 in `bench/audit.py`, 2026-12-04), and the adapter, trained on states where the probe rarely
-        pays, would not pick it. Without any candidate (no period sold yet) the price stays where it is.
+        pays, would not pick it. Without any candidate (no period sold yet) the model is not asked either.
         Why: a free answer there is a guess from the cost and the price alone, and a bad one locks itself
         in (the shipped adapter once answered 1,212.00 for a 21.75 product at period 0; nothing sold at the
-        price cap, so no candidate ever appeared: 4.8% of oracle profit on that task, the rule 99.3%)."""
+        price cap, so no candidate ever appeared: 4.8% of oracle profit on that task, the rule 99.3%). Where
+        nothing sold although there was stock, the price steps down in code (`agent.evidence.no_fit_price`)."""
         from agent.candidates import build_toolbox, confounded_probe, describe_choice
         from agent.generation import choose_batch
 
@@ -138,9 +139,8 @@ class LLMPolicy:
                                   candidate_words=describe_choice(boxes[i], chosen))
         for i, p in enumerate(out):
             if p is None:
-                out[i] = Proposal(price=contexts[i].product.current_price,
-                                  fallback="no period has sold yet, so the toolbox has no candidate; the price "
-                                           "stays until there is demand to fit")
+                price, why = no_fit_price(contexts[i])
+                out[i] = Proposal(price=round(price, 2), fallback=why)
         return out
 
     def propose(self, context: PricingContext, evidence: Evidence | None = None) -> Proposal:
@@ -193,4 +193,4 @@ class ToolboxPolicy:
         box = build_toolbox(context, self._seed)
         chosen = box.candidate(self.candidate) if self.candidate else None
         price = chosen.price if chosen is not None else rule_price(box, context)
-        return price if price is not None else context.product.current_price
+        return price if price is not None else no_fit_price(context)[0]

@@ -173,7 +173,7 @@ def _uncertainty(context: PricingContext, evidence: Evidence, price: float, poin
     current = context.product.current_price
     if point is None or evidence.at_current is None or abs(price - current) < 0.005:
         return {}
-    band = profit_change_band(context, price)
+    band = profit_change_band(context, price, evidence=evidence)
     if band is None:
         return {}
     _, low, high = band

@@ -241,3 +241,30 @@ def fit_linear_demand(rows: Sequence[HistoryRow]) -> tuple[float, float] | None:
     if fit is None:
         return None
     return float(fit.coef[0]), float(-fit.coef[1])
+
+
+def percentile_pair(values: np.ndarray, percentiles: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """`np.percentile(values, percentiles, axis=0)` (two of them, e.g. a 90% band), bit for bit, from one sort.
+
+    Why by hand: np.percentile partitions the draws once per call and costs ~45% of a classical
+    catalog score (issue 17); one sort, then numpy's own linear interpolation (Hyndman & Fan's
+    method 7, with its `_lerp` switch at gamma 0.5), gives the same floats several times faster.
+    `tests/env/test_percentile_pair.py` checks the identity against np.percentile.
+    """
+    return sorted_percentile_pair(np.sort(values, axis=0), percentiles)
+
+
+def sorted_percentile_pair(ordered: np.ndarray, percentiles: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """`percentile_pair` of values already sorted along axis 0 (a caller that can reuse one sort)."""
+    n = ordered.shape[0]
+    out = []
+    for q in percentiles:
+        quantile = np.float64(q) / 100
+        virtual = (n - 1) * quantile  # numpy's virtual index for method 'linear'
+        below = min(max(int(np.floor(virtual)), 0), n - 1)
+        above = min(below + 1, n - 1)
+        gamma = virtual - np.floor(virtual)
+        a, b = ordered[below], ordered[above]
+        diff = b - a
+        out.append(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma)
+    return out[0], out[1]

@@ -27,6 +27,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
 from agent.candidates import CANDIDATE_NAMES, Toolbox, build_toolbox, confounded_probe, rule_price
+from agent.evidence import no_fit_price
 from agent.hypotheses import FAMILIES
 from env.context import PricingContext
 from env.oracle import reference_from_history
@@ -78,7 +79,7 @@ class PickerPolicy:
         box = build_toolbox(context, self._seed)
         rule = rule_price(box, context)
         if rule is None:
-            return context.product.current_price
+            return no_fit_price(context)[0]
         if (probe := confounded_probe(box)) is not None:  # as the rule and the LLM do (agent.candidates)
             return probe.price
         with threadpool_limits(1):  # one row: OpenMP's start-up and spinning cost more than the trees

@@ -137,3 +137,36 @@ def test_a_choke_price_is_kept_out_of_the_fit_as_the_pricers_keep_it():
     assert choke_price(context) == min(float(p) for p in prices if p >= 11)
     assert ev.supported_range[1] == pytest.approx(demand_fit.choke_cap(list(rows)))
     assert abs(ev.model_optimal_price / 8.0 - 1) < 0.1  # c * e / (1 + e) = 4 * 2 = 8, below the choke
+
+
+def test_what_the_evidence_keeps_changes_no_number_and_no_equality():
+    from agent.evidence import profit_change_band
+
+    ctx = simulated_context(-2.0, periods=20)
+    ev, again = compute_evidence(ctx), compute_evidence(ctx)
+    assert ev == again and ev == ev.model_copy(deep=True)
+    price = ev.model_optimal_price
+    assert profit_change_band(ctx, price, evidence=ev) == profit_change_band(ctx, price)
+    assert profit_change_band(ctx, price, seed=3, evidence=ev) == profit_change_band(ctx, price, seed=3)
+    inside = (ev.curve[3].price + ev.curve[4].price) / 2
+    fresh = type(ev).model_validate_json(ev.model_dump_json())  # no cache: the point is rebuilt from the curve
+    assert fresh.point(inside) == ev.point(inside)
+    shorter = ev.model_copy(update={"curve": ev.curve[:10]})  # a copy with another curve does not reuse the old
+    assert shorter.point(ev.curve[20].price) is None
+
+
+def test_curve_bands_are_numpys_percentiles_of_the_draws_below_cost_too():
+    from agent import evidence as ev_module
+
+    ctx = simulated_context(-2.0, periods=20)
+    ctx = ctx.model_copy(update={"guardrails": Guardrails(min_price=3.0)})  # the curve starts below cost (5)
+    ev = compute_evidence(ctx, seed=7)
+    post, _ = ev_module._fit(ctx)
+    prices = np.array([c.price for c in ev.curve])
+    assert prices[0] < ctx.product.unit_cost < prices[-1]
+    units = ev_module._unit_draws(post, prices, None, 7)
+    profit = (prices - ctx.product.unit_cost)[None, :] * units
+    for field, values in (("units", units), ("profit", profit)):
+        low, high = np.percentile(values, ev_module.BAND, axis=0)
+        assert np.array_equal([getattr(c, f"{field}_low") for c in ev.curve], low)
+        assert np.array_equal([getattr(c, f"{field}_high") for c in ev.curve], high)
