@@ -79,6 +79,13 @@ class PricingService:
             self._policy = product_policy(self.name, self._model, self._adapter)
         return self._policy
 
+    def shared_policy(self) -> Policy:
+        """The service's own policy (built on first use), for a caller that takes `lock` itself around each
+        use: a scoring job holds it per chunk, not for the whole catalog. Waits for the lock as long as it
+        takes (building the policy under it, so two first users never load the model twice)."""
+        with self.lock:
+            return self._get()
+
     def policy_by_name(self, name: str) -> Policy:
         """A fresh policy for one simulated episode, built as this service builds its own: `llm` is the
         model and adapter this service serves, not the defaults."""

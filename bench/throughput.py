@@ -26,7 +26,6 @@ sys.path.insert(0, str(ROOT))
 
 from agent.catalog import read_table, score_files, score_frames  # noqa: E402
 from agent.demo_catalog import demo_catalog_paths  # noqa: E402
-from agent.recommend import recommend  # noqa: E402
 from agent.registry import product_policy  # noqa: E402
 from bench.baselines import machine_info  # noqa: E402
 from bench.prompt_budget import demo_contexts, token_counts  # noqa: E402
@@ -75,9 +74,13 @@ def main() -> None:
                                                progress=False))
         rows.append(("cost_plus", "100,000 SKUs, no history, file to file (CSV in, Parquet out)", n, seconds))
 
+    from agent.service import PricingService
     from ui.assistant import Assistant, ChatState
+    from ui.message_reader import MessageReader
 
-    assistant = Assistant(lambda context: recommend(context, llm))
+    reader = MessageReader("llm")  # what `pricing serve` reads messages with by default
+    reader.load()  # outside the timings, like the pricing model
+    assistant = Assistant(PricingService(llm), reader)
     turns, state = [], ChatState()
     for message in (MUG, "what if I charge $15?", "why not lower?", "set my floor margin to 30%"):
         seconds, turn = timed(lambda m=message, s=state: assistant.respond(m, s))
@@ -118,13 +121,14 @@ Batching 16 SKUs per generate is {rows[0][3] / rows[1][3]:.1f}x faster than one 
 the classical rows about {1000 * (rows[3][3] - rows[5][3]) / rows[3][2]:.0f} ms per SKU with a 30-period
 history (evidence minus cost_plus).
 
-## Merchant chat (one turn, end to end: extraction, evidence, LLM, guardrails, chart)
+## Merchant chat (one turn, end to end: reading the message ({reader.active}), evidence, LLM, guardrails, chart)
 
 | message | ms |
 |---|---:|
 {chat}
 
-The what-if and why-not turns reuse the fitted demand and do not call the model.
+The what-if and why-not turns reuse the fitted demand and do not call the pricing model (the message
+reader still reads them).
 
 ## HTTP
 

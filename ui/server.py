@@ -14,7 +14,7 @@ import threading
 import gradio as gr
 from fastapi import FastAPI
 
-from agent.api import create_app
+from agent.api import create_app, start_jobs
 
 log = logging.getLogger("ui.server")
 
@@ -66,6 +66,7 @@ def serve(host: str = "127.0.0.1", port: int = 7860, policy_name: str = "llm", m
     import uvicorn
 
     app = create_server(policy_name=policy_name, model=model, adapter=adapter, token=token, reader=reader)
+    start_jobs(app)  # jobs a stopped server left unfinished resume now
     warm_up(app)
     shown = f"[{host}]" if ":" in host else host
     print(f"Pricing assistant: http://{shown}:{port}/  (API: http://{shown}:{port}/docs)  Ctrl-C to stop",

@@ -16,15 +16,20 @@ from fastapi.staticfiles import StaticFiles
 
 from agent.api.errors import install_error_handlers
 from agent.api.guard import Gate, token_ok
+from agent.api.jobs import jobs
 from agent.api.routes import ops, pricing
 from agent.api.schemas import ErrorBody
+from agent.jobs import JobQueue
 from agent.service import LOCK_WAIT_S, PricingService
 
 log = logging.getLogger("agent.api")
 
 TOKEN_ENV = "PRICING_API_TOKEN"
+JOBS_ENV = "PRICING_JOBS_DIR"
+DEFAULT_JOBS_DIR = "runs/jobs"
 MAX_BODY_BYTES = 10_000_000
 MAX_SKUS = 10_000
+MAX_JOB_BYTES = 2_000_000_000  # a job's upload is streamed to disk, not held in memory
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 DOCS_ASSETS = "/docs-assets"  # Swagger UI's and ReDoc's JS/CSS, served from the fastapi-offline package
 _ASSETS_DIR = Path(fastapi_offline.__file__).parent / "static"
@@ -46,9 +51,12 @@ deprecated alias of `/v1/score/rows` and `/v1/score/files`, chosen by content ty
 
 def create_app(policy: Any = None, policy_name: str = "llm", model: str | None = None, adapter: str | None = None,
                token: str | None = None, max_body_bytes: int = MAX_BODY_BYTES, max_skus: int = MAX_SKUS,
-               lock_wait_s: float = LOCK_WAIT_S, service: PricingService | None = None) -> FastAPI:
+               lock_wait_s: float = LOCK_WAIT_S, service: PricingService | None = None,
+               jobs_dir: str | Path | None = None, max_job_bytes: int = MAX_JOB_BYTES) -> FastAPI:
     """The API app over `service` (default: a new `PricingService(policy, policy_name, model, adapter)`, which
-    builds the policy on first use). `token` (else `$PRICING_API_TOKEN`) protects /v1."""
+    builds the policy on first use). `token` (else `$PRICING_API_TOKEN`) protects /v1. Scoring jobs live
+    under `jobs_dir` (else `$PRICING_JOBS_DIR`, else runs/jobs); their worker starts with the first job, or
+    at `start_jobs` (the servers call it, so jobs a stopped server left unfinished resume)."""
     token = token or os.environ.get(TOKEN_ENV) or None
     service = service or PricingService(policy, policy_name, model, adapter, lock_wait_s=lock_wait_s)
     app = FastAPI(title="LLM pricing assistant API", version="0.2.0", description=DESCRIPTION,
@@ -56,15 +64,22 @@ def create_app(policy: Any = None, policy_name: str = "llm", model: str | None =
                   responses={413: {"model": ErrorBody, "description": "Body or catalog over the limit"},
                              422: {"model": ErrorBody, "description": "Invalid request; `message` names the field"}})
     app.state.service, app.state.max_skus, app.state.max_body_bytes = service, max_skus, max_body_bytes
+    app.state.jobs = JobQueue(jobs_dir or os.environ.get(JOBS_ENV) or DEFAULT_JOBS_DIR, service)
     install_error_handlers(app)
-    app.add_middleware(Gate, max_body_bytes=max_body_bytes, token=token)
+    app.add_middleware(Gate, max_body_bytes=max_body_bytes, token=token, streamed={"/v1/jobs": max_job_bytes})
     guarded = [Depends(_bearer_check(token))] if token is not None else []
     app.include_router(ops)
     _offline_docs(app)
-    app.include_router(pricing, dependencies=guarded,
-                       responses={401: {"model": ErrorBody, "description": "Missing or wrong bearer token"}}
-                       if token is not None else None)
+    for router in (pricing, jobs):
+        app.include_router(router, dependencies=guarded,
+                           responses={401: {"model": ErrorBody, "description": "Missing or wrong bearer token"}}
+                           if token is not None else None)
     return app
+
+
+def start_jobs(app: FastAPI) -> None:
+    """Starts the app's scoring-job worker, taking up the jobs a stopped server left unfinished."""
+    app.state.jobs.start()
 
 
 def _offline_docs(app: FastAPI) -> None:
@@ -115,6 +130,7 @@ def serve_api(host: str = "127.0.0.1", port: int = 8000, policy_name: str = "llm
 
     app = create_app(policy_name=policy_name, model=model, adapter=adapter, token=token,
                      max_body_bytes=max_body_bytes, max_skus=max_skus)
+    start_jobs(app)
     if host not in _LOOPBACK and not (token or os.environ.get(TOKEN_ENV)):
         log.warning("serving on %s without a token: anyone who can reach it can use it (set %s)", host, TOKEN_ENV)
     uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False, proxy_headers=False)

@@ -94,6 +94,10 @@ async def _catalog(request: Request, exc: Exception) -> JSONResponse:
     return _error(request, 422, one_line(str(exc)) or "the catalog could not be scored")
 
 
+async def _body_too_large(request: Request, exc: Exception) -> JSONResponse:
+    return _error(request, 413, str(exc), {"Connection": "close"})
+
+
 async def _server_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse(status_code=500, content={"detail": "internal error",
@@ -102,6 +106,7 @@ async def _server_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Registers every handler above on `app`."""
+    from agent.api.guard import BodyTooLarge
     from agent.catalog import CatalogError
 
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -109,4 +114,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PolicyBusy, _busy)
     app.add_exception_handler(GuardrailConflict, _guardrails)
     app.add_exception_handler(CatalogError, _catalog)
+    app.add_exception_handler(BodyTooLarge, _body_too_large)
     app.add_exception_handler(Exception, _server_error)

@@ -28,8 +28,25 @@ class Gate:
     limit (a missing or lying Content-Length does not help), then replayed to the app.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, token: str | None):
+    def __init__(self, app: ASGIApp, max_body_bytes: int, token: str | None,
+                 streamed: dict[str, int] | None = None):
         self.app, self.max_body_bytes, self.token = app, max_body_bytes, token
+        self.streamed = streamed or {}  # {exact path: its own limit}: bodies passed on as they arrive, counted
+
+    async def _stream(self, scope: dict, receive: Callable, send: Callable, limit: int) -> None:
+        """A large upload (a job's catalog) is not held in memory here: each chunk is counted on its way to
+        the app, and the app's read fails with `BodyTooLarge` (a 413) once the count passes `limit`."""
+        total = 0
+
+        async def counted() -> dict:
+            nonlocal total
+            message = await receive()
+            total += len(message.get("body", b""))
+            if total > limit:
+                raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, counted, _nosniff(send))
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -40,6 +57,7 @@ class Gate:
                 headers.get(b"authorization", b"").decode("latin-1"), self.token):
             await reject(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})(scope, receive, send)
             return
+        limit = self.streamed.get(scope.get("path", "")) if scope.get("method") == "POST" else None
         length = headers.get(b"content-length")
         if length is not None:
             try:
@@ -47,9 +65,12 @@ class Gate:
             except ValueError:
                 await reject(400, "Content-Length is not a number")(scope, receive, send)
                 return
-            if declared > self.max_body_bytes:
-                await self._too_large(scope, receive, send)
+            if declared > (limit or self.max_body_bytes):
+                await self._too_large(scope, receive, send, limit or self.max_body_bytes)
                 return
+        if limit is not None:
+            await self._stream(scope, receive, send, limit)
+            return
         chunks, total = [], 0
         while True:
             message = await receive()
@@ -72,16 +93,28 @@ class Gate:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        async def send_nosniff(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), (b"x-content-type-options", b"nosniff")]}
-            await send(message)
+        await self.app(scope, replay, _nosniff(send))
 
-        await self.app(scope, replay, send_nosniff)
-
-    async def _too_large(self, scope: dict, receive: Callable, send: Callable) -> None:
-        await reject(413, f"request body is larger than the limit of {self.max_body_bytes} bytes",
+    async def _too_large(self, scope: dict, receive: Callable, send: Callable, limit: int | None = None) -> None:
+        await reject(413, f"request body is larger than the limit of {limit or self.max_body_bytes} bytes",
                       {"Connection": "close"})(scope, receive, send)
+
+
+class BodyTooLarge(Exception):
+    """A streamed body passed its limit while the app read it (the API answers 413)."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"request body is larger than the limit of {limit} bytes")
+        self.limit = limit
+
+
+def _nosniff(send: Callable) -> Callable:
+    async def send_nosniff(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), (b"x-content-type-options", b"nosniff")]}
+        await send(message)
+
+    return send_nosniff
 
 
 def token_ok(header: str, token: str) -> bool:

@@ -155,7 +155,8 @@ async def score_alias(request: Request, fmt: Format = FORMAT, columns: str | Non
 
 def _check_size(rows: int, max_skus: int) -> None:
     if rows > max_skus:
-        raise HTTPException(413, f"products: {rows} rows, more than the limit of {max_skus}")
+        raise HTTPException(413, f"products: {rows} rows, more than the limit of {max_skus} for one request; "
+                                 "submit the catalog as a job instead (POST /v1/jobs)")
     if rows == 0:
         raise HTTPException(422, "products: the table has no rows")
 

@@ -8,10 +8,13 @@ bytes an uninterrupted run does.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,12 +77,16 @@ def _warnings(index: SkuIndex, ignored: list[str], notes: list[str]) -> list[str
 def score_files(products_path: str | Path, history_path: str | Path | None, out_path: str | Path,
                 policy: Policy, batch_size: int = 16, chunk_size: int = 256, resume: bool = True,
                 progress: bool = True, policy_id: str | None = None,
-                mapping: ColumnMap | str | None = None) -> ScoreSummary:
+                mapping: ColumnMap | str | None = None,
+                on_progress: Callable[[int, int], None] | None = None,
+                exclusive: Callable[[], AbstractContextManager] | None = None) -> ScoreSummary:
     """Scores a catalog file into `out_path` (CSV/Parquet/JSONL by extension), streaming and resumable.
 
     See the package docstring for formats and validation, `partition` for the memory bound and
     `parts` for resuming. `mapping`: the merchant's explicit column mapping (`ColumnMap` or its text,
-    "sku=Variant SKU,unit_cost=Cost per item,history.units=Qty").
+    "sku=Variant SKU,unit_cost=Cost per item,history.units=Qty"). `on_progress(rows_done, rows_total)`
+    after each batch (rows a resumed run found done count as done); `exclusive()`, when given, is held
+    around each chunk's scoring (a server's policy lock: other requests get their turn between chunks).
     """
     from tqdm import tqdm
 
@@ -119,8 +126,19 @@ def score_files(products_path: str | Path, history_path: str | Path | None, out_
         done_rows = sum(min(chunk_size, index.n_rows - k * chunk_size) for k in done)
         scored_now = 0
         with tqdm(total=index.n_rows, initial=done_rows, unit="SKU", desc="scoring", disable=not progress) as bar:
+            counted = [done_rows]  # not bar.n: a disabled tqdm bar does not count
+
+            def advance(n: int) -> None:
+                bar.update(n)
+                counted[0] += n
+                if on_progress is not None:
+                    on_progress(counted[0], index.n_rows)
+
+            if on_progress is not None:
+                on_progress(done_rows, index.n_rows)
             for k, items in chunk_items(psource, index, folder, chunk_size, span, done):
-                rows = score_items(items, policy, batch_size, bar.update)
+                with exclusive() if exclusive is not None else contextlib.nullcontext():
+                    rows = score_items(items, policy, batch_size, advance)
                 write_part(folder, k, rows)
                 scored_now += len(rows)
         rows_out, errors = assemble(folder, n_chunks, index.n_rows, out, kind)
