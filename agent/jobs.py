@@ -62,6 +62,7 @@ class JobStatus(BaseModel):
     rows_done: int = 0
     skus_per_second: float | None = None  # over this run of the job (a resumed run counts from its start)
     eta_seconds: float | None = None
+    seconds: float | None = None  # how long the last run of the job took, once done
     scored: int | None = None  # rows priced, once done
     errors: int | None = None  # rows that carry an error, once done
     resumed: int = 0  # times the job was taken up again after the server stopped mid-way
@@ -157,10 +158,14 @@ class JobQueue:
             history = folder / files["history"] if "history" in files else None
             inspect_inputs(TableSource.of(folder / files["products"], dict(mapping.products)),
                            None if history is None else TableSource.of(history, dict(mapping.history)))
-        except Exception:
-            for path in folder.iterdir():
-                path.unlink()
-            folder.rmdir()
+        except Exception as err:
+            shutil.rmtree(folder, ignore_errors=True)
+            if isinstance(err, CatalogError):  # the merchant's own file names, not the stored ones
+                text = str(err)
+                for role, (filename, _) in tables.items():
+                    stored = _stored_name(role, filename)
+                    text = text.replace(str(folder / stored), filename or stored).replace(stored, filename or stored)
+                raise CatalogError(text) from None
             raise
         status = JobStatus(id=job_id, status="queued", created_at=_now(), files=files, columns=columns)
         self._save(status)
@@ -250,6 +255,7 @@ class JobQueue:
             self._finish(status, error=f"scoring failed: {type(err).__name__}: {err}".strip())
             return
         status.scored, status.errors, status.warnings = summary.scored, summary.errors, summary.warnings
+        status.seconds = round(time.monotonic() - started, 3)
         status.rows_done = status.rows_total = summary.rows
         status.eta_seconds = 0.0
         self._finish(status)

@@ -10,7 +10,9 @@ Named API endpoints (for `gradio_client`): `/chat`, `/load_sku`, `/upload_histor
 
 from __future__ import annotations
 
+import contextlib
 import math
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,9 @@ import gradio as gr
 import pandas as pd
 from pydantic import ValidationError
 
-from agent.catalog import FORMATS, CatalogError, find_context, read_table, score_files
+from agent.catalog import FORMATS, CatalogError, find_context, read_table
 from agent.demo_catalog import demo_catalog_paths
+from agent.jobs import JobQueue
 from agent.service import PolicyBusy, PricingService
 from env.errors import describe_error
 from ui.assistant import GREETING, Assistant, ChatState, Turn
@@ -116,9 +119,12 @@ class OneDecisionAtATime:
             return self.policy.act(context)
 
 
-def build_ui(service: PricingService, policy_label: str = "llm", reader=None) -> gr.Blocks:
+def build_ui(service: PricingService, policy_label: str = "llm", reader=None,
+             jobs: JobQueue | None = None) -> gr.Blocks:
     """The three tabs, pricing through `service` (the API's pricing service); the chat reads messages
-    with `reader` (a `ui.message_reader.MessageReader`; None: the pattern matcher alone)."""
+    with `reader` (a `ui.message_reader.MessageReader`; None: the pattern matcher alone); the catalog tab
+    scores through `jobs` (the API's job queue; None: a queue of its own in a temporary folder)."""
+    jobs = jobs or JobQueue(tempfile.mkdtemp(prefix="pricing-jobs-"), service)
     assistant = Assistant(service, reader)
     products_path, history_path = demo_catalog_paths()
     demo_skus = read_table(products_path, ["sku"])["sku"].tolist()
@@ -177,20 +183,19 @@ def build_ui(service: PricingService, policy_label: str = "llm", reader=None) ->
         return guarded(run, history, raw_state, "(updated the facts in the form)")
 
     def score_catalog(products_file: Any, history_file: Any, columns: str | None = "",
-                      progress=gr.Progress(track_tqdm=True)) -> tuple:
+                      progress=gr.Progress()) -> tuple:
+        """The catalog as a scoring job (`agent.jobs`, the API's jobs): progress per batch, and a job the
+        server stopped mid-way resumes when it starts again (its result stays under the jobs folder)."""
         import logging
-
-        from agent.catalog import ColumnMap
+        import time
 
         products = getattr(products_file, "name", products_file) or products_path
         hist = getattr(history_file, "name", history_file) or (history_path if not products_file else None)
-        out = Path(tempfile.mkdtemp(prefix="pricing-scored-")) / "recommendations.csv"
         try:
-            mapping = ColumnMap.parse(columns or None)
-            with service.held() as policy:
-                summary = score_files(products, hist, out, policy, resume=False, progress=True, mapping=mapping)
-        except PolicyBusy as err:
-            raise gr.Error(f"The policy is busy with other requests: {err}", print_exception=False) from None
+            with contextlib.ExitStack() as files:
+                tables = {role: (Path(str(path)).name, files.enter_context(open(path, "rb")))
+                          for role, path in (("products", products), ("history", hist)) if path}
+                status = jobs.submit(tables, columns or None)
         except (CatalogError, ValueError, FileNotFoundError) as err:
             # a merchant's mistake: one line, the file's name instead of the server's temporary path
             text = str(err).splitlines()[0] if str(err) else type(err).__name__
@@ -199,6 +204,15 @@ def build_ui(service: PricingService, policy_label: str = "llm", reader=None) ->
                     text = text.replace(str(path), Path(str(path)).name)
             logging.getLogger("ui.catalog").warning("catalog not scored: %s", text)
             raise gr.Error(text, print_exception=False) from None
+        while status.status not in ("done", "failed"):
+            if status.rows_total:
+                progress((status.rows_done, status.rows_total), desc="scoring", unit="SKUs")
+            time.sleep(0.2)
+            status = jobs.get(status.id)
+        if status.status == "failed":
+            raise gr.Error(status.error or "the catalog could not be scored", print_exception=False)
+        out = Path(tempfile.mkdtemp(prefix="pricing-scored-")) / "recommendations.csv"
+        shutil.copyfile(jobs.result(status.id), out)  # the download, where Gradio serves files from
         table = pd.read_csv(out, dtype=str, keep_default_na=False)
         numeric = ["current_price", "recommended_price", "change_pct", "expected_units", "expected_profit",
                    "expected_profit_change", "elasticity"]
@@ -208,13 +222,13 @@ def build_ui(service: PricingService, policy_label: str = "llm", reader=None) ->
         shown = table[["sku", "name", *numeric, "confidence", "binding_rules", "error"]].head(TABLE_ROWS)
         shown = shown.round({col: digits.get(col, 2) for col in numeric})
         errors = table[table["error"] != ""]
-        text = [f"**Scored {summary.scored} of {summary.rows} SKUs** in {summary.seconds:.1f} s; "
-                f"{summary.errors} row{'s' if summary.errors != 1 else ''} with errors."]
+        text = [f"**Scored {status.scored} of {status.rows_total} SKUs** in {status.seconds or 0:.1f} s; "
+                f"{status.errors} row{'s' if status.errors != 1 else ''} with errors."]
         if len(table) > TABLE_ROWS:
             text.append(f"The table shows the first {TABLE_ROWS} rows; the download has all {len(table)}.")
         for _, row in errors.head(10).iterrows():
             text.append(f"- `{row['sku'] or '(no sku)'}`: {row['error']}")
-        text += [f"- warning: {w}" for w in summary.warnings]
+        text += [f"- warning: {w}" for w in status.warnings]
         return shown, str(change_histogram(table["change_pct"].tolist())), str(out), "\n".join(text)
 
     runs = SimulationRuns()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 import gradio as gr
 from fastapi import FastAPI
@@ -20,7 +21,7 @@ log = logging.getLogger("ui.server")
 
 
 def create_server(policy=None, policy_name: str = "llm", model: str | None = None, adapter: str | None = None,
-                  token: str | None = None, reader: str = "matcher") -> FastAPI:
+                  token: str | None = None, reader: str = "matcher", jobs_dir: str | Path | None = None) -> FastAPI:
     """The FastAPI app with the API routes and the Gradio page mounted at `/`.
 
     `reader`: how the chat reads messages, "llm" (the message-reader adapter, the matcher filling in) or
@@ -29,12 +30,13 @@ def create_server(policy=None, policy_name: str = "llm", model: str | None = Non
     from ui.app import build_ui
     from ui.message_reader import MessageReader
 
-    app = create_app(policy=policy, policy_name=policy_name, model=model, adapter=adapter, token=token)
+    app = create_app(policy=policy, policy_name=policy_name, model=model, adapter=adapter, token=token,
+                     jobs_dir=jobs_dir)
     label = policy_name if policy is None else getattr(policy, "name", policy_name)
     if label == "llm":
         label = f"llm ({model or 'embedded SmolLM2-135M-Instruct'}, adapter {adapter or 'shipped default'})"
     app.state.reader = MessageReader(reader)  # the reader adapter belongs to the embedded model, whatever prices
-    blocks = build_ui(app.state.service, label, app.state.reader)
+    blocks = build_ui(app.state.service, label, app.state.reader, app.state.jobs)
     blocks.queue(default_concurrency_limit=4)
     return gr.mount_gradio_app(app, blocks, path="/", ssr_mode=False, footer_links=["api"])
 

@@ -75,6 +75,7 @@ def test_json_rows_become_a_job_and_bad_catalogs_are_refused_at_once(tmp_path):
     assert missing.status_code == 422 and "unit_cost" in missing.json()["message"]
     wrong_type = client.post("/v1/jobs", files={"products": ("p.pdf", b"%PDF")})
     assert wrong_type.status_code == 422 and "unsupported file type" in wrong_type.json()["message"]
+    assert "products.csv" not in missing.json()["message"] and "p.csv" in missing.json()["message"]
     assert [p.name for p in (tmp_path / "jobs").iterdir()] == [job["id"]]  # refused jobs leave nothing
     assert client.get("/v1/jobs/0123456789abcdef").status_code == 404
     assert client.get("/v1/jobs/../../etc").status_code == 404

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,8 +18,11 @@ def free_port() -> int:
 
 @contextmanager
 def live_server(**kwargs) -> Iterator[str]:
-    """Serves `ui.server.create_server(**kwargs)` until the block ends; yields its base URL."""
+    """Serves `ui.server.create_server(**kwargs)` until the block ends; yields its base URL (scoring jobs in a
+    temporary folder unless `jobs_dir` says otherwise)."""
     from ui.server import create_server
 
-    with serve_in_thread(create_server(**kwargs)) as url:
-        yield url + "/"
+    with tempfile.TemporaryDirectory(prefix="pricing-test-jobs-") as jobs_dir:
+        kwargs.setdefault("jobs_dir", jobs_dir)
+        with serve_in_thread(create_server(**kwargs)) as url:
+            yield url + "/"
