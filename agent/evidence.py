@@ -102,16 +102,17 @@ class Evidence(BaseModel):
     _cache: _Derived = PrivateAttr(default_factory=lambda: _Derived())
 
     def point(self, price: float) -> CurvePoint | None:
-        """Expected units and profit at `price`, interpolated on the curve.
+        """Expected units and profit at `price`, interpolated on the curve (on its columns where the evidence
+        was computed without the point list, `compute_evidence(with_curve=False)`: the same numbers).
 
         None without a fit and outside the curve's range: an edge value passed off as the estimate
         at a price beyond it would be a number the evidence does not hold.
         """
-        if not self.curve:
-            return None
-        if self._cache.table is None or self._cache.table.shape[1] != len(self.curve):  # built once per curve
-            self._cache.table = np.array([[getattr(c, f) for f in _POINT_FIELDS] for c in self.curve]).T
         table = self._cache.table
+        if table is None or (self.curve and table.shape[1] != len(self.curve)):  # built once per curve
+            if not self.curve:
+                return None
+            table = self._cache.table = np.array([[getattr(c, f) for f in _POINT_FIELDS] for c in self.curve]).T
         xs = table[0]
         if not xs[0] * (1 - 1e-9) <= price <= xs[-1] * (1 + 1e-9):
             return None
@@ -312,8 +313,11 @@ def _pct(price: float, reference: float) -> str:
     return f"{abs(change):.0f}% {'above' if change >= 0 else 'below'}"
 
 
-def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
-    """Fits demand on the history and derives the curve, optimum and competitor gap."""
+def compute_evidence(context: PricingContext, seed: int = 0, with_curve: bool = True) -> Evidence:
+    """Fits demand on the history and derives the curve, optimum and competitor gap.
+
+    `with_curve=False` leaves `curve` empty (the ~250 points are a quarter of a classical catalog score, and a
+    catalog row never shows them); `point`, `at_current` and every other number are the same."""
     post, fit = _fit(context)
     allowed_low, allowed_high = search_range(context)
     choke = choke_price(context)
@@ -352,7 +356,8 @@ def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
     # one validation call for the whole curve, from plain floats: point by point from numpy scalars it was a
     # fifth of a classical catalog score (issue 17)
     columns = np.stack([prices, mean_units, u_lo, u_hi, mean_profit, p_lo, p_hi])
-    curve = _CURVE.validate_python([dict(zip(_POINT_FIELDS, row, strict=True)) for row in columns.T.tolist()])
+    curve = _CURVE.validate_python([dict(zip(_POINT_FIELDS, row, strict=True)) for row in columns.T.tolist()]) \
+        if with_curve else []
     inside = np.flatnonzero((prices >= low * (1 - 1e-9)) & (prices <= high * (1 + 1e-9)))
     best = int(inside[np.argmax(mean_profit[inside])])
     optimum = float(prices[best])
@@ -374,8 +379,10 @@ def compute_evidence(context: PricingContext, seed: int = 0) -> Evidence:
     if context.inventory is not None and mean_units[best] > context.inventory:
         notes.append(f"stock on hand ({context.inventory:.0f}) is below the expected demand at the model-optimal "
                      "price: a higher price may sell the same units")
-    at_current = next(c for c in curve if abs(c.price - context.product.current_price) < 1e-9) \
-        if allowed_low <= context.product.current_price <= allowed_high else None
+    at_current = None
+    if allowed_low <= context.product.current_price <= allowed_high:  # the current price is on the grid
+        j = int(np.flatnonzero(np.abs(prices - context.product.current_price) < 1e-9)[0])
+        at_current = CurvePoint(**dict(zip(_POINT_FIELDS, columns[:, j].tolist(), strict=True)))
     evidence = Evidence(fit=fit, curve=curve, model_optimal_price=optimum, at_current=at_current,
                         competitor_price=comp, competitor_gap_pct=gap, notes=notes, **ranges)
     evidence._cache.table, evidence._cache.posterior = columns, post

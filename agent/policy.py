@@ -167,7 +167,7 @@ class EvidencePolicy:
         pass
 
     def act(self, context: PricingContext) -> float:
-        return fallback_price(context, compute_evidence(context))
+        return fallback_price(context, compute_evidence(context, with_curve=False))  # the optimum needs no point list
 
 
 class ToolboxPolicy:

@@ -238,11 +238,12 @@ def build_recommendation(context: PricingContext, evidence: Evidence, proposal: 
 
 
 def recommend_batch(contexts: Sequence[PricingContext], policy: Policy,
-                    seeds: Sequence[int] | None = None) -> list[Recommendation]:
+                    seeds: Sequence[int] | None = None, with_curve: bool = True) -> list[Recommendation]:
     """Recommendations for several products; an LLM policy generates for all of them in one batch
-    (`seeds`: the products' own seeds, for a policy that draws, e.g. an exploration probe)."""
+    (`seeds`: the products' own seeds, for a policy that draws, e.g. an exploration probe; `with_curve=False`:
+    evidence without its point list, for a catalog's rows, which never show it)."""
     start = time.perf_counter()
-    evidences = [compute_evidence(c) for c in contexts]
+    evidences = [compute_evidence(c, with_curve=with_curve) for c in contexts]
     if hasattr(policy, "propose_batch"):
         proposals = (policy.propose_batch(contexts, evidences) if seeds is None
                      else policy.propose_batch(contexts, evidences, seeds=seeds))

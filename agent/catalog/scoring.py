@@ -57,8 +57,9 @@ def recommend_isolated(contexts: list[PricingContext], policy: Policy) -> list[R
     try:
         if runner is policy:
             policy.reset(sku_seed(contexts[0].product.sku))
-            return list(recommend_batch(contexts, runner, [sku_seed(c.product.sku) for c in contexts]))
-        return list(recommend_batch(contexts, runner))
+            return list(recommend_batch(contexts, runner, [sku_seed(c.product.sku) for c in contexts],
+                                        with_curve=False))
+        return list(recommend_batch(contexts, runner, with_curve=False))  # a catalog row never shows the curve
     except _FATAL:
         raise
     except Exception as err:

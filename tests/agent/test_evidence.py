@@ -170,3 +170,14 @@ def test_curve_bands_are_numpys_percentiles_of_the_draws_below_cost_too():
         low, high = np.percentile(values, ev_module.BAND, axis=0)
         assert np.array_equal([getattr(c, f"{field}_low") for c in ev.curve], low)
         assert np.array_equal([getattr(c, f"{field}_high") for c in ev.curve], high)
+
+
+def test_evidence_without_its_point_list_answers_every_number_the_same():
+    ctx = simulated_context(-2.0, periods=20)
+    full, lean = compute_evidence(ctx, seed=3), compute_evidence(ctx, seed=3, with_curve=False)
+    assert lean.curve == [] and full.curve
+    assert lean.model_dump(exclude={"curve"}) == full.model_dump(exclude={"curve"})
+    low, high = full.curve[0].price, full.curve[-1].price
+    for price in (low, high, (low + high) / 2, full.model_optimal_price, ctx.product.current_price,
+                  low * 0.9, high * 1.1):
+        assert lean.point(price) == full.point(price)
