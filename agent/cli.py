@@ -148,16 +148,28 @@ def score(
                                 help="Continue an interrupted run of the same inputs (--no-resume starts over)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     columns: str | None = typer.Option(None, "--columns", help=COLUMNS_HELP),
+    engine: str = typer.Option("local", help="local (this process) or ray (Ray workers, each loading the "
+                                             "policy once; the same output file)."),
+    address: str | None = typer.Option(None, help="With --engine ray: an existing cluster ('auto', "
+                                                  "'ray://host:10001'); default: a local Ray instance."),
+    workers: int = typer.Option(2, help="With --engine ray: how many workers (Ray actors) score chunks."),
 ) -> None:
     """Score a whole catalog: one recommended price per SKU, with evidence columns and per-row errors."""
     from agent.catalog import ColumnMap, load_policy, parts_folder, score_files
 
+    if engine not in ("local", "ray"):
+        raise typer.BadParameter(f"unknown engine {engine!r}: use local or ray", param_hint="--engine")
     with user_errors():
         mapping = ColumnMap.parse(columns)
-        chosen = load_policy(policy, model, adapter)
+        chosen = load_policy(policy, model, adapter)  # builds no model: the LLM loads on first use
+        runner = None
+        if engine == "ray":
+            from agent.catalog.ray_engine import RayEngine
+
+            runner = RayEngine(policy, model, adapter, batch_size=batch_size, workers=workers, address=address)
         try:
             summary = score_files(products, history, out, chosen, batch_size=batch_size, chunk_size=chunk_size,
-                                  resume=resume, progress=progress, mapping=mapping)
+                                  resume=resume, progress=progress, mapping=mapping, engine=runner)
         except KeyboardInterrupt:
             typer.echo(f"interrupted: finished chunks are kept in {parts_folder(out)}; run the same command "
                        "again to resume", err=True)

@@ -13,7 +13,7 @@ import hashlib
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +35,9 @@ from agent.catalog.schema import COMBINED_COLUMNS, HISTORY_COLUMNS, CatalogError
 from agent.catalog.scoring import check_sizes, policy_identity, score_items
 from agent.catalog.tables import inspect_inputs
 from env.context import Policy
+
+# Scores chunks elsewhere: (chunk number, row items) in, (chunk number, output rows) out, in any order.
+ChunkEngine = Callable[[Iterator[tuple[int, list]]], Iterator[tuple[int, list[dict]]]]
 
 
 @dataclass
@@ -79,7 +82,8 @@ def score_files(products_path: str | Path, history_path: str | Path | None, out_
                 progress: bool = True, policy_id: str | None = None,
                 mapping: ColumnMap | str | None = None,
                 on_progress: Callable[[int, int], None] | None = None,
-                exclusive: Callable[[], AbstractContextManager] | None = None) -> ScoreSummary:
+                exclusive: Callable[[], AbstractContextManager] | None = None,
+                engine: ChunkEngine | None = None) -> ScoreSummary:
     """Scores a catalog file into `out_path` (CSV/Parquet/JSONL by extension), streaming and resumable.
 
     See the package docstring for formats and validation, `partition` for the memory bound and
@@ -87,6 +91,9 @@ def score_files(products_path: str | Path, history_path: str | Path | None, out_
     "sku=Variant SKU,unit_cost=Cost per item,history.units=Qty"). `on_progress(rows_done, rows_total)`
     after each batch (rows a resumed run found done count as done); `exclusive()`, when given, is held
     around each chunk's scoring (a server's policy lock: other requests get their turn between chunks).
+    `engine`: who scores the chunks (`agent.catalog.ray_engine` on a Ray cluster); by default this process,
+    with `policy`. Reading, partitioning, the parts and the output stay here either way, so every engine
+    writes the same file.
     """
     from tqdm import tqdm
 
@@ -136,11 +143,18 @@ def score_files(products_path: str | Path, history_path: str | Path | None, out_
 
             if on_progress is not None:
                 on_progress(done_rows, index.n_rows)
-            for k, items in chunk_items(psource, index, folder, chunk_size, span, done):
-                with exclusive() if exclusive is not None else contextlib.nullcontext():
-                    rows = score_items(items, policy, batch_size, advance)
-                write_part(folder, k, rows)
-                scored_now += len(rows)
+            chunks = chunk_items(psource, index, folder, chunk_size, span, done)
+            if engine is None:
+                for k, items in chunks:
+                    with exclusive() if exclusive is not None else contextlib.nullcontext():
+                        rows = score_items(items, policy, batch_size, advance)
+                    write_part(folder, k, rows)
+                    scored_now += len(rows)
+            else:
+                for k, rows in engine(chunks):
+                    write_part(folder, k, rows)
+                    scored_now += len(rows)
+                    advance(len(rows))
         rows_out, errors = assemble(folder, n_chunks, index.n_rows, out, kind)
     shutil.rmtree(folder, ignore_errors=True)
     seconds = time.perf_counter() - start
