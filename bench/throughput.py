@@ -46,6 +46,33 @@ def repeated_catalog(times: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.concat(ps, ignore_index=True), pd.concat(hs, ignore_index=True)
 
 
+def ray_rows(tmp: Path) -> list[tuple[str, str, int, float]]:
+    """The LLM through the local engine and through the Ray engine (a local Ray instance, 2 workers, each
+    loading the model: their start-up is in the time, as a user running `--engine ray` would wait for it)."""
+    try:
+        from agent.catalog.ray_engine import RayEngine
+    except ImportError:
+        return []
+    products_path, history_path = demo_catalog_paths()
+    what = "demo catalog files, batch 16, chunk 16"
+    local, _ = timed(lambda: score_files(products_path, history_path, tmp / "local.csv", product_policy("llm"),
+                                         batch_size=16, chunk_size=16, progress=False))
+
+    def on_ray() -> None:
+        engine = RayEngine("llm", batch_size=16, workers=2)
+        try:
+            score_files(products_path, history_path, tmp / "ray.csv", product_policy("llm"), batch_size=16,
+                        chunk_size=16, progress=False, engine=engine)
+        finally:
+            engine.close()
+
+    remote, _ = timed(on_ray)
+    same = (tmp / "ray.csv").read_bytes() == (tmp / "local.csv").read_bytes()
+    return [("LLM, local engine (model load included)", what, 50, local),
+            (f"LLM, Ray engine, 2 workers on this machine (start-up included; {'same' if same else 'DIFFERENT'} "
+             "file)", what, 50, remote)]
+
+
 def timed(fn) -> tuple[float, object]:
     start = time.perf_counter()
     out = fn()
@@ -73,6 +100,7 @@ def main() -> None:
                                                product_policy("cost_plus"), batch_size=512, chunk_size=25_000,
                                                progress=False))
         rows.append(("cost_plus", "100,000 SKUs, no history, file to file (CSV in, Parquet out)", n, seconds))
+        rows += ray_rows(Path(tmp))
 
     from agent.service import PricingService
     from ui.assistant import Assistant, ChatState
