@@ -167,9 +167,9 @@ class JobQueue:
                     text = text.replace(str(folder / stored), filename or stored).replace(stored, filename or stored)
                 raise CatalogError(text) from None
             raise
+        self.start()  # before this job is on disk: a first start queues the jobs it finds there, not this one twice
         status = JobStatus(id=job_id, status="queued", created_at=_now(), files=files, columns=columns)
         self._save(status)
-        self.start()
         self._pending.put(job_id)
         return status
 

@@ -22,13 +22,13 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from agent.api.errors import validation_from
+from agent.api.routes import UPLOAD_FIELDS, checked_form, content_type
 from agent.api.schemas import ErrorBody, ScoreRequest
 from agent.jobs import JobNotDone, JobNotFound, JobQueue, JobStatus
 from env.errors import one_line
 
 jobs = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
-_UPLOAD = ("products", "history")
 _BODY = {"requestBody": {"required": True, "content": {
     "multipart/form-data": {"schema": {"type": "object", "required": ["products"], "properties": {
         "products": {"type": "string", "format": "binary", "description": "Products table (any catalog format)"},
@@ -42,11 +42,8 @@ def get_jobs(request: Request) -> JobQueue:
     return request.app.state.jobs
 
 
-def _status_or_404(queue: JobQueue, job_id: str) -> JobStatus:
-    try:
-        return queue.get(job_id)
-    except JobNotFound:
-        raise HTTPException(404, f"no job {one_line(job_id)[:40]!r}") from None
+def _missing(job_id: str) -> HTTPException:
+    return HTTPException(404, f"no job {one_line(job_id)[:40]!r}")
 
 
 def _jsonl(rows: list[dict[str, Any]]) -> bytes:
@@ -59,29 +56,21 @@ async def submit_job(request: Request, queue: JobQueue = Depends(get_jobs)) -> J
     """Queue a catalog for scoring and answer at once with the job's id and status (`Location`: its URL).
     The files' formats and required columns are checked now: a catalog that cannot be scored is a 422 here,
     not a failed job later."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    kind = content_type(request)
     columns = request.query_params.get("columns")
     tables: dict[str, tuple[str, Any]] = {}
-    if content_type == "multipart/form-data":
+    if kind == "multipart/form-data":
         async with request.form(max_files=2, max_fields=3) as form:
-            unknown = sorted(set(form.keys()) - {*_UPLOAD, "columns"})
-            if unknown:
-                raise HTTPException(422, f"{unknown[0]}: unknown upload field (expected products, history, columns)")
-            for name in _UPLOAD:
+            columns = checked_form(form, columns)
+            for name in UPLOAD_FIELDS:
                 upload = form.get(name)
                 if upload is None:
                     continue
                 if isinstance(upload, str):
                     raise HTTPException(422, f"{name}: must be a file upload, not a text field")
                 tables[name] = (os.path.basename(upload.filename or f"{name}.csv"), upload.file)  # spooled to disk
-            text = form.get("columns", columns)
-            if text is not None and not isinstance(text, str):
-                raise HTTPException(422, "columns: must be a text field, not a file")
-            columns = text
-            if "products" not in tables:
-                raise HTTPException(422, "products: upload a products file (CSV, Excel, Parquet or JSONL)")
             status = await run_in_threadpool(queue.submit, tables, columns)
-    elif content_type in ("application/json", ""):
+    elif kind in ("application/json", ""):
         try:
             body = ScoreRequest.model_validate_json(await request.body() or b"{}")
         except ValidationError as err:
@@ -91,7 +80,7 @@ async def submit_job(request: Request, queue: JobQueue = Depends(get_jobs)) -> J
             tables["history"] = ("history.jsonl", _jsonl(body.history))
         status = await run_in_threadpool(queue.submit, tables, columns)
     else:
-        raise HTTPException(415, f"content type '{one_line(content_type)[:80]}': send application/json "
+        raise HTTPException(415, f"content type '{one_line(kind)[:80]}': send application/json "
                                  "or multipart/form-data")
     location = str(request.url_for("job_status", job_id=status.id))
     return JSONResponse(status.model_dump(mode="json"), status_code=202, headers={"Location": location})
@@ -108,7 +97,10 @@ def list_jobs(queue: JobQueue = Depends(get_jobs)) -> list[JobStatus]:
 def job_status(job_id: str, queue: JobQueue = Depends(get_jobs)) -> JobStatus:
     """Where the job stands: `queued`, `running` (rows done of total, SKUs/s, ETA in seconds), `done`
     (rows scored and rows with errors) or `failed` (why)."""
-    return _status_or_404(queue, job_id)
+    try:
+        return queue.get(job_id)
+    except JobNotFound:
+        raise _missing(job_id) from None
 
 
 @jobs.get("/{job_id}/result", response_class=FileResponse,
@@ -118,9 +110,10 @@ def job_status(job_id: str, queue: JobQueue = Depends(get_jobs)) -> JobStatus:
 def job_result(job_id: str, queue: JobQueue = Depends(get_jobs)) -> FileResponse:
     """The scored catalog as CSV (the batch scorer's columns; spreadsheet formulas neutralised), streamed
     from disk."""
-    _status_or_404(queue, job_id)
     try:
         path = queue.result(job_id)
+    except JobNotFound:
+        raise _missing(job_id) from None
     except JobNotDone as err:
         raise HTTPException(409, str(err)) from None
     return FileResponse(path, media_type="text/csv; charset=utf-8", filename=f"scores-{job_id}.csv")

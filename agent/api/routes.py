@@ -122,35 +122,45 @@ async def score_alias(request: Request, fmt: Format = FORMAT, columns: str | Non
                       max_skus: int = Depends(get_max_skus)) -> Response:
     """Deprecated: `/v1/score/rows` (JSON) or `/v1/score/files` (multipart) by the body's content type.
     Kept so clients of the first API version keep working; it answers exactly as those two do."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "multipart/form-data":
+    kind = content_type(request)
+    if kind == "multipart/form-data":
         async with request.form(max_files=2, max_fields=3) as form:
-            unknown = sorted(set(form.keys()) - set(FORM_FIELDS))
-            if unknown:
-                raise HTTPException(422, f"{unknown[0]}: unknown upload field (expected products, history, columns)")
-            upload = form.get("products")
-            if upload is None:
-                raise HTTPException(422, "products: upload a products file (CSV, Excel, Parquet or JSONL)")
-            text = form.get("columns", columns)
-            if text is not None and not isinstance(text, str):
-                raise HTTPException(422, "columns: must be a text field, not a file")
-            mapping = _mapping(text)
+            mapping = _mapping(checked_form(form, columns))
             with_history = form.get("history") is not None
             tables = [await _read_upload(form.get(name), name, getattr(mapping, name), with_history)
                       if form.get(name) is not None else None for name in UPLOAD_FIELDS]
         _check_size(len(tables[0]), max_skus)
         return await _scored(service, tables[0], tables[1], fmt)
-    if content_type in ("application/json", ""):
+    if kind in ("application/json", ""):
         try:
             body = ScoreRequest.model_validate_json(await request.body() or b"{}")
         except ValidationError as err:
             raise validation_from(err) from None
         return await score_rows(body, fmt, columns, service, max_skus)
-    raise HTTPException(415, f"content type '{one_line(content_type)[:80]}': send application/json "
+    raise HTTPException(415, f"content type '{one_line(kind)[:80]}': send application/json "
                              "or multipart/form-data")
 
 
 # --- helpers --------------------------------------------------------------------------------------
+
+
+def content_type(request: Request) -> str:
+    """The request's media type, lower case, without parameters (`multipart/form-data`, ...)."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def checked_form(form: Any, columns: str | None) -> str | None:
+    """The checks every multipart upload route makes (known fields only, a products file, `columns` as text);
+    returns the column mapping's text: the form's field, else `columns` (the query parameter)."""
+    unknown = sorted(set(form.keys()) - set(FORM_FIELDS))
+    if unknown:
+        raise HTTPException(422, f"{unknown[0]}: unknown upload field (expected products, history, columns)")
+    if form.get("products") is None:
+        raise HTTPException(422, "products: upload a products file (CSV, Excel, Parquet or JSONL)")
+    text = form.get("columns", columns)
+    if text is not None and not isinstance(text, str):
+        raise HTTPException(422, "columns: must be a text field, not a file")
+    return text
 
 
 def _check_size(rows: int, max_skus: int) -> None:
