@@ -65,6 +65,7 @@ class _Posterior(BaseModel):
 
 
 _POINT_FIELDS = tuple(CurvePoint.model_fields)  # "price" first
+_BAND_ROWS = [_POINT_FIELDS.index(f) for f in ("units_low", "units_high", "profit_low", "profit_high")]
 _CURVE = TypeAdapter(list[CurvePoint])
 
 
@@ -74,14 +75,26 @@ class _Derived:
     `profit_change_band`, whose band pairs the same draws). Not part of
     the evidence's value: two evidences are equal whatever their caches hold."""
 
-    __slots__ = ("table", "posterior", "draws", "seed")
+    __slots__ = ("table", "posterior", "draws", "seed", "competitor", "cost")
     __hash__ = None  # type: ignore[assignment]
 
     def __init__(self) -> None:
-        self.table: np.ndarray | None = None
+        self.table: np.ndarray | None = None  # the curve's columns; band rows NaN until `fill_bands` asks for them
         self.posterior: _Posterior | None = None
         self.draws: np.ndarray | None = None  # the posterior's coefficient draws under `seed`
         self.seed: int | None = None
+        self.competitor: float | None = None
+        self.cost: float = 0.0
+
+    def fill_bands(self, columns: np.ndarray) -> None:
+        """Work out the 90% bands of the table's `columns` that are still NaN (the same floats as the whole
+        curve's: each price's draws are computed and sorted on their own)."""
+        table = self.table
+        missing = columns[np.isnan(table[_BAND_ROWS[0], columns])]  # type: ignore[index]
+        if missing.size and self.posterior is not None:
+            prices = table[0, missing]  # type: ignore[index]
+            units = _unit_draws(self.posterior, prices, self.competitor, self.seed, self.draws)  # type: ignore[arg-type]
+            table[np.ix_(_BAND_ROWS, missing)] = _bands(units, prices - self.cost)  # type: ignore[index]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Derived)
@@ -116,6 +129,8 @@ class Evidence(BaseModel):
         xs = table[0]
         if not xs[0] * (1 - 1e-9) <= price <= xs[-1] * (1 + 1e-9):
             return None
+        j = int(np.searchsorted(xs, price))  # np.interp reads the two prices around `price`, at most
+        self._cache.fill_bands(np.arange(max(j - 1, 0), min(j + 1, len(xs) - 1) + 1))
         values = {f: float(np.interp(price, xs, column)) for f, column in zip(_POINT_FIELDS, table, strict=True)}
         values["price"] = price
         return CurvePoint(**values)
@@ -279,12 +294,15 @@ def _unit_draws(post: _Posterior, prices: np.ndarray, comp: float | None, seed: 
     """Expected units at `prices` under each seeded posterior draw (draws x prices); `draws`, when given,
     are `_coefficient_draws(post, seed)` already made."""
     draws = _coefficient_draws(post, seed) if draws is None else draws
-    log_rel = np.log(prices / post.p_ref)
-    comp_term = 0.0
+    # exp(level + elasticity * log_rel [+ cross * log_comp]) * smear, computed in place in one array: the same
+    # float operations element by element as the broadcast expression, 2.4x faster (issue 17)
+    units = np.multiply.outer(draws[:, 1], np.log(prices / post.p_ref))
+    units += draws[:, :1]
     if post.with_competitor and comp is not None:
-        comp_term = draws[:, 2:3] * math.log(comp / post.p_ref)
-    smear = math.exp(post.noise**2 / 2)  # mean of lognormal noise
-    return np.exp(draws[:, :1] + draws[:, 1:2] * log_rel[None, :] + comp_term) * smear
+        units += draws[:, 2:3] * math.log(comp / post.p_ref)
+    np.exp(units, out=units)
+    units *= math.exp(post.noise**2 / 2)  # mean of lognormal noise
+    return units
 
 
 def profit_change_band(context: PricingContext, price: float, seed: int = 0,
@@ -304,6 +322,19 @@ def profit_change_band(context: PricingContext, price: float, seed: int = 0,
     change = profit[:, 0] - profit[:, 1]
     low, high = demand_fit.percentile_pair(change, BAND)
     return float(change.mean()), float(low), float(high)
+
+
+def _bands(units: np.ndarray, margin: np.ndarray) -> np.ndarray:
+    """The 90% bands (units low, high, profit low, high) of unit draws (draws x prices) at these margins.
+
+    One sort serves both: each price's profits are its units times one margin, so they sort in the units'
+    order (reversed where the margin is negative) into exactly the floats a sort of the profits gives."""
+    ordered_units = np.sort(units, axis=0)
+    ordered_profit = margin[None, :] * ordered_units
+    losing = margin < 0
+    ordered_profit[:, losing] = ordered_profit[::-1, losing]
+    return np.stack([*demand_fit.sorted_percentile_pair(ordered_units, BAND),
+                     *demand_fit.sorted_percentile_pair(ordered_profit, BAND)])
 
 
 def _pct(price: float, reference: float) -> str:
@@ -344,18 +375,14 @@ def compute_evidence(context: PricingContext, seed: int = 0, with_curve: bool = 
     mean_units = units.mean(axis=0)
     profit = (prices - cost)[None, :] * units
     mean_profit = profit.mean(axis=0)
-    # one sort serves both bands: each price's profits are its units times one margin, so they sort in the
-    # units' order (reversed where the margin is negative) into exactly the floats a sort of `profit` gives
-    ordered_units = np.sort(units, axis=0)
-    margin = prices - cost
-    ordered_profit = margin[None, :] * ordered_units
-    losing = margin < 0
-    ordered_profit[:, losing] = ordered_profit[::-1, losing]
-    u_lo, u_hi = demand_fit.sorted_percentile_pair(ordered_units, BAND)
-    p_lo, p_hi = demand_fit.sorted_percentile_pair(ordered_profit, BAND)
+    # a catalog row (no curve) reads the bands at two or three prices only: they are filled when asked for
+    bands = _bands(units, prices - cost) if with_curve else np.full((4, len(prices)), np.nan)
+    columns = np.stack([prices, mean_units, bands[0], bands[1], mean_profit, bands[2], bands[3]])
+    cache = _Derived()
+    cache.table, cache.posterior, cache.draws, cache.seed, cache.competitor, cache.cost = \
+        columns, post, draws, seed, comp, cost
     # one validation call for the whole curve, from plain floats: point by point from numpy scalars it was a
     # fifth of a classical catalog score (issue 17)
-    columns = np.stack([prices, mean_units, u_lo, u_hi, mean_profit, p_lo, p_hi])
     curve = _CURVE.validate_python([dict(zip(_POINT_FIELDS, row, strict=True)) for row in columns.T.tolist()]) \
         if with_curve else []
     inside = np.flatnonzero((prices >= low * (1 - 1e-9)) & (prices <= high * (1 + 1e-9)))
@@ -382,9 +409,9 @@ def compute_evidence(context: PricingContext, seed: int = 0, with_curve: bool = 
     at_current = None
     if allowed_low <= context.product.current_price <= allowed_high:  # the current price is on the grid
         j = int(np.flatnonzero(np.abs(prices - context.product.current_price) < 1e-9)[0])
+        cache.fill_bands(np.array([j]))
         at_current = CurvePoint(**dict(zip(_POINT_FIELDS, columns[:, j].tolist(), strict=True)))
     evidence = Evidence(fit=fit, curve=curve, model_optimal_price=optimum, at_current=at_current,
                         competitor_price=comp, competitor_gap_pct=gap, notes=notes, **ranges)
-    evidence._cache.table, evidence._cache.posterior = columns, post
-    evidence._cache.draws, evidence._cache.seed = draws, seed
+    evidence._cache = cache
     return evidence

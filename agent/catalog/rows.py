@@ -117,13 +117,21 @@ def build_context(product: dict, history: list[dict], with_now: bool) -> tuple[P
     return ctx, None
 
 
+def records(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict]:
+    """The text frame's rows as dicts (`DataFrame.to_dict("records")` without its per-cell boxing, which
+    cells that are already str or None do not need)."""
+    if not columns:
+        return [{} for _ in range(len(frame))]
+    return [dict(zip(columns, cells, strict=True)) for cells in zip(*(frame[c].tolist() for c in columns))]
+
+
 def group_history(history: pd.DataFrame | None) -> dict[str, list[dict]]:
     """{sku: its history rows in file order}; rows without a SKU belong to no product."""
     groups: dict[str, list[dict]] = {}
     if history is None or not len(history):
         return groups
     cols = [c for c in HISTORY_COLUMNS if c in history.columns]
-    for rec in history[cols].to_dict("records"):
+    for rec in records(history, cols):
         if rec.get("sku") is not None:
             groups.setdefault(rec["sku"], []).append(rec)
     return groups
@@ -152,7 +160,7 @@ def row_items(products: pd.DataFrame, groups: HistoryLookup, *, with_now: bool,
     """(product row, context, error) for every product row, in order; `first_row` numbers messages."""
     duplicates, conflicts = duplicates or {}, conflicts or {}
     out: list[RowItem] = []
-    for i, rec in enumerate(products.to_dict("records")):
+    for i, rec in enumerate(records(products, list(products.columns))):
         sku = rec.get("sku")
         if sku is None:
             out.append((rec, None, f"sku: missing (products data row {first_row + i})"))

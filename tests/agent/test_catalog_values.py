@@ -76,3 +76,17 @@ def test_lenient_numbers_leave_plain_and_bad_cells_to_the_schema():
     for text in ("12", "-3", "NaN", "abc", "1e309"):  # the schema reports these exactly as it always did
         assert lenient_number(text, "price") == text
     assert lenient_number("$12", "sku") == "$12" and lenient_number(None, "price") is None
+
+
+@pytest.mark.parametrize("cells", [
+    [" 12.50 ", None, "n/a", "", "\u00a0SKU-1\u00a0", "NULL", "x"],  # text and missing: one Arrow pass
+    ["12", 3.5, float("nan"), None, True, 7],  # mixed Python values: cell by cell
+])
+def test_an_object_column_cleans_like_cell_text_either_way(cells):
+    import pandas as pd
+
+    from agent.catalog.tables import clean_series
+    from agent.catalog.values import cell_text
+
+    for nan_missing in (False, True):
+        assert clean_series(pd.Series(cells, dtype=object), nan_missing) == [cell_text(c, nan_missing) for c in cells]

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from agent import evidence as ev_module
 from agent.evidence import EXTRAPOLATION, PRIOR_ELASTICITY, choke_price, compute_evidence
 from env.context import Guardrails, HistoryRow, PricingContext, Product
 from env.market import Market
@@ -156,7 +157,6 @@ def test_what_the_evidence_keeps_changes_no_number_and_no_equality():
 
 
 def test_curve_bands_are_numpys_percentiles_of_the_draws_below_cost_too():
-    from agent import evidence as ev_module
 
     ctx = simulated_context(-2.0, periods=20)
     ctx = ctx.model_copy(update={"guardrails": Guardrails(min_price=3.0)})  # the curve starts below cost (5)
@@ -172,8 +172,21 @@ def test_curve_bands_are_numpys_percentiles_of_the_draws_below_cost_too():
         assert np.array_equal([getattr(c, f"{field}_high") for c in ev.curve], high)
 
 
-def test_evidence_without_its_point_list_answers_every_number_the_same():
+def _with_varying_competitor(ctx: PricingContext) -> PricingContext:
+    rows = [r.model_copy(update={"competitor_price": 9.0 + (i % 3)}) for i, r in enumerate(ctx.history)]
+    return ctx.model_copy(update={"history": tuple(rows), "competitor_price": 10.5})
+
+
+@pytest.mark.parametrize("variant", ["plain", "floor below cost", "varying competitor"])
+def test_evidence_without_its_point_list_answers_every_number_the_same(variant):
+    """The lean evidence works its bands out only at the prices asked for: the same floats as the full curve's
+    (with a cross-price term, and where margins are negative and the profit order reverses)."""
     ctx = simulated_context(-2.0, periods=20)
+    if variant == "floor below cost":
+        ctx = ctx.model_copy(update={"guardrails": Guardrails(min_price=3.0)})
+    elif variant == "varying competitor":
+        ctx = _with_varying_competitor(ctx)
+        assert ev_module._fit(ctx)[0].with_competitor
     full, lean = compute_evidence(ctx, seed=3), compute_evidence(ctx, seed=3, with_curve=False)
     assert lean.curve == [] and full.curve
     assert lean.model_dump(exclude={"curve"}) == full.model_dump(exclude={"curve"})
