@@ -18,7 +18,7 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 
 @dataclass
 class LoadedModel:
-    """A model ready for generation. `model` may be a `peft.PeftModel` when an adapter is loaded."""
+    """A model ready for generation (an adapter, when loaded, is merged into its weights: `agent.model`)."""
 
     model: Any
     tokenizer: Any
