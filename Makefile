@@ -52,6 +52,7 @@ bench: install browser
 	$(PY) bench/toolbox.py
 	$(PY) bench/prompt_budget.py
 	$(PY) bench/throughput.py
+	$(PY) bench/llm_profile.py
 	$(PY) bench/robustness.py
 	$(PY) bench/audit.py
 	$(PY) bench/dtype.py

@@ -195,11 +195,12 @@ def contiguous_head(model: Any) -> None:
         head._contiguous_input = True
 
 
-def _prepare(model: Any, tokenizer: Any) -> None:
+def _prepare(model: Any, tokenizer: Any, contiguous: bool = True) -> None:
     """Eval mode, left padding and a pad token, as batched generation needs; the output layer's input made
     contiguous (`contiguous_head`)."""
     model.eval()
-    contiguous_head(model)
+    if contiguous:
+        contiguous_head(model)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -322,8 +323,12 @@ def adapter_layout(folder: Path) -> str:
 
 
 def load_model(name_or_path: str | Path | None = None, adapter: str | Path | None = None,
-               dtype: str = "auto") -> LoadedModel:
+               dtype: str = "auto", *, merge: bool = True, contiguous: bool = True) -> LoadedModel:
     """Load a causal LM (+ optional LoRA adapter) for generation, cached in-process.
+
+    `merge=False` keeps the adapter as peft's separate LoRA layers and `contiguous=False` leaves the output
+    layer's input as transformers hands it over (`contiguous_head`): the slower paths, kept for
+    `bench/llm_profile.py`, which compares them.
 
     `adapter`: see `resolve_adapter` (None: the shipped fine-tuned adapter on the default model).
     `name_or_path`: None or "smollm2-135m-instruct" (the default, converted once from the GGUF),
@@ -341,7 +346,8 @@ def load_model(name_or_path: str | Path | None = None, adapter: str | Path | Non
     elif source == DEFAULT_MODEL:
         key_source = (source, str(cache_root()))
     weights = _adapter_weights(adapter) if adapter is not None else None
-    key = (key_source, (str(weights.resolve()), _stamp(weights)) if weights else None, torch_dtype)
+    key = (key_source, (str(weights.resolve()), _stamp(weights)) if weights else None, torch_dtype, merge,
+           contiguous)
     with _CACHE_LOCK:
         if key in _CACHE:
             return _CACHE[key]
@@ -360,9 +366,10 @@ def load_model(name_or_path: str | Path | None = None, adapter: str | Path | Non
             # merged into the base weights: peft keeps the LoRA in fp32 beside a bf16 model and casts at every
             # layer (1.3x SKUs/s merged in bf16, 1.1x in fp32, the same prices on the demo catalog:
             # bench/results/llm_profile.md); this copy is only ever used for generation
-            model = model.merge_and_unload()
+            if merge:
+                model = model.merge_and_unload()
             adapter_id = f"{weights.parent.resolve().name}@{_file_hash(weights)}"
-        _prepare(model, tokenizer)
+        _prepare(model, tokenizer, contiguous)
         loaded = LoadedModel(model=model, tokenizer=tokenizer, model_id=model_id, adapter_id=adapter_id,
                              dtype=torch_dtype, prompt_layout=adapter_layout(weights.parent) if weights else "long")
         _CACHE[key] = loaded

@@ -167,13 +167,14 @@ class MessageReader:
 def _load(adapter: Path, model: str | None, dtype: str):
     from peft import PeftModel
 
-    from agent.model import load_base
+    from agent.model import contiguous_head, load_base
 
     if not (adapter / "adapter_model.safetensors").is_file():
         raise FileNotFoundError(f"no reader adapter at {adapter}")
     lm = load_base(model, dtype)
     lm.model = PeftModel.from_pretrained(lm.model, str(adapter), is_trainable=False).merge_and_unload()
     lm.model.eval()
+    contiguous_head(lm.model)  # the pricing model's prefill fix (agent.model.contiguous_head)
     lm.tokenizer.padding_side = "left"
     lm.adapter_id = READER_ADAPTER
     return lm

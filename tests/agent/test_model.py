@@ -290,3 +290,20 @@ def test_the_output_layer_reads_a_contiguous_input_at_prefill_too(saved_tiny: Pa
     finally:
         hook.remove()
     assert len(seen) >= 3 and all(contiguous for _, contiguous in seen)
+
+
+def test_the_unmerged_adapter_is_the_same_model_as_the_merged_one(saved_tiny: Path, tmp_path: Path) -> None:
+    """`merge=False` (the benchmark's slow path) keeps peft's LoRA layers; the shipped, merged copy computes the
+    same function, and the two are cached apart."""
+    from peft import LoraConfig, get_peft_model
+
+    peft_model = get_peft_model(copy.deepcopy(tiny_model(0).model), LoraConfig(r=4, target_modules=["q_proj"]))
+    for name, param in peft_model.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(param, std=0.5)
+    peft_model.save_pretrained(tmp_path / "trained")
+    merged = load_model(saved_tiny, adapter=tmp_path / "trained", dtype="fp32")
+    layers = load_model(saved_tiny, adapter=tmp_path / "trained", dtype="fp32", merge=False)
+    assert hasattr(layers.model, "peft_config") and not hasattr(merged.model, "peft_config")
+    assert torch.allclose(_logits(merged), _logits(layers), atol=1e-5)
+    assert not torch.allclose(_logits(merged), _logits(tiny_model(0)), atol=1e-4)
