@@ -124,48 +124,68 @@ class _Amount:
 
 _NOT_UNITS = r"(?!(?:weeks?|days?|months?|years?|periods?|times)\b)"
 # units first: "I sold 120 at $12", "120 mugs at $12", "120 units for $12", "120 sold for $12 each", "120 @ 12"
-_SALE_UP = [re.compile(A + r"(?:\s+" + _NOT_UNITS + r"[A-Za-z][\w-]{0,30}){0,2}?\s*(?:\s(?:at|for)(?![A-Za-z])|@)\s*"
-                       + A, re.I),
-            re.compile(r"卖了\s*" + A + r"\s*(?:件|个|单|份)?\s*[，,]?\s*(?:售价|价格|单价)\s*(?:是|为|:)?\s*" + A),
+_SALE_UP = [re.compile(A + r"(?:\s+" + _NOT_UNITS + r"[A-Za-z][\w-]{0,30}){0,2}?\s*"
+                       r"(?:\s(?:at|for)(?:\s+a\s+price\s+of)?(?![A-Za-z])|@)\s*" + A, re.I),
+            re.compile(r"卖(?:了|出)\s*" + A + r"\s*(?:件|个|单|份)?\s*[，,]?\s*(?:售价|价格|单价|每个|每件)\s*"
+                       r"(?:是|为|:)?\s*" + A),
+            re.compile(A + r"\s*(?:件|个|单|份)\s*[，,]\s*(?:售价|价格|单价)\s*(?:是|为|:)?\s*" + A),
             re.compile(r"销量\s*" + A + r"\s*[，,]?\s*(?:售价|价格|单价)\s*(?:是|为|:)?\s*" + A)]
 # price first: "以12卖出120个", "12的价格卖了120件", "价格12，销量120"
 _SALE_PU = [re.compile(r"以\s*" + A + r"\s*(?:的价格)?\s*卖(?:出|了)\s*" + A),
             re.compile(A + r"\s*的价格\s*卖(?:出|了)?\s*" + A),
-            re.compile(r"(?:售价|价格|单价)\s*" + A + r"\s*[，,]?\s*销量\s*" + A)]
+            re.compile(r"(?:售价|价格|单价)\s*" + A + r"\s*[，,]?\s*销量\s*" + A),
+            re.compile(r"(?:售价|价格|单价)\s*(?:是|为)?\s*" + A + r"\s*[，,]?\s*卖(?:了|出)\s*" + A),
+            re.compile(r"\b(?:price|charged|was)\s*" + A + r"\s*,?\s*(?:and\s+)?(?:I\s+)?sold\s*" + A, re.I)]
 
 _CUES: dict[str, str] = {
-    "unit_cost": r"\bcosts?\b(?:\s+(?:me|us))?|\bunit\s+cost\b|\bcogs\b|\bI\s+pay\b|成本价?|进价",
-    "competitor_price": r"\bcompetitors?(?:'s)?\b|竞争对手|竞品|对手",
+    "unit_cost": r"\bcosts?\b(?:\s+(?:me|us))?|\bunit\s+cost\b|\bcogs\b|\bI\s+pay\b|\bI\s+spend\b|成本价?|进价",
+    "competitor_price": r"\bcompetitors?(?:'s)?\b|\bthe\s+competition\b|\bcompeting\s+sellers?\b|"
+                        r"\bmarket\s+leader\b|\bsimilar\s+(?:sellers?|listings?)\b|\bgoing\s+rate\b|"
+                        r"\bnext\s+to\s+mine\b|竞争对手|竞争者|竞争店铺|竞品|对手|同款",
     "current_price": r"\bcurrently\b|\bright\s+now\b|\bnow\b|\btoday\b|\bcurrent\s+price\b|\bI\s+charge\b|"
-                     r"\bI\s+sell\s+it\s+(?:for|at)\b|现在卖|现在|目前售价|目前|当前价格|当前",
+                     r"\bI\s+sell\s+it\s+(?:for|at)\b|\bmy\s+price\s+is\b|\bI'?m\s+(?:selling\s+)?at\b|"
+                     r"\bat\s+the\s+moment\b|\bI\s+have\s+it\s+at\b|\bwe\s+charge\b|\bit\s+sells\s+for\b|"
+                     r"现在卖|现在|目前售价|目前|当前价格|当前",
     "min_price": r"\bnever\s+(?:go\s+)?below\b|\bnot\s+below\b|\bat\s+least\b|\bmin(?:imum)?\s+price\b|"
-                 r"\bprice\s+floor\b|\bfloor\s+price\b|地板价|最低价|不要低于|不低于",
+                 r"\bprice\s+floor\b|\bfloor\s+price\b|\bfloor\s+at\b|\bno\s+lower\s+than\b|"
+                 r"\b(?:keep\s+it|stay)\s+above\b|地板价|最低价|不要低于|不低于|不能低于|价格至少|最低卖|价格下限",
     "max_price": r"\bnever\s+(?:go\s+)?above\b|\bnot\s+above\b|\bat\s+most\b|\bmax(?:imum)?\s+price\b|"
-                 r"\bprice\s+ceiling\b|\bceiling\b|最高价|不要超过|不超过|价格上限|上限",
+                 r"\bprice\s+ceiling\b|\bceiling\b|\bno\s+higher\s+than\b|\bnever\s+more\s+than\b|"
+                 r"\bstay\s+below\b|\bmax\b|最高价|不要超过|不超过|价格上限|上限|价格最高|最高卖",
 }
 _PCT_CUES: dict[str, str] = {
-    "min_margin": r"\bmargin\b|利润率|毛利率",
-    "max_change": r"\bchange\b|调价|变动|幅度",
+    "min_margin": r"\bmargins?\b|利润率|毛利率",
+    "max_change": r"\bchanges?\b|\bmoves?\b|调价|变动|幅度|最多调|最多变",
 }
-_WHAT_IF = re.compile(r"(?:\bwhat\s+if\b|\bhow\s+about\b|\bwhat\s+about\b|\band\s+if\b|如果|要是|假如)"
-                      r"[^" + _STOP + r"]{0,30}?" + A, re.I)
+# cues written right after their amount (no word between): "it's $5 to make one", "a 30% minimum margin",
+# "no more than 10% change per week"
+_POST_CUES: dict[str, str] = {"unit_cost": r"to\s+(?:make|produce)\b"}
+_PCT_POST_CUES: dict[str, str] = {"min_margin": r"(?:minimum\s+)?margin\b", "max_change": r"change\b"}
+_WHAT_IF = re.compile(r"(?:\bwhat\s+if\b|\bhow\s+about\b|\bwhat\s+about\b|\band\s+if\b|\bwhat\s+happens\s+at\b|"
+                      r"如果|要是|假如)[^" + _STOP + r"]{0,30}?" + A + r"|卖\s*" + A + r"\s*会怎样", re.I)
 _GAP = r"[^" + _STOP + r"]{0,30}?"
 
 _QUESTIONS: list[tuple[str, re.Pattern]] = [
-    ("reset", re.compile(r"\b(?:start\s+over|new\s+product|reset|forget\s+(?:it|that|everything))\b|"
-                         r"重新开始|换个产品|清空", re.I)),
-    ("why_lower", re.compile(r"\bwhy\s+not\s+(?:go\s+)?(?:lower|cheaper|less)\b|"
-                             r"为什么不(?:更)?(?:低|降价|便宜)", re.I)),
-    ("why_higher", re.compile(r"\bwhy\s+not\s+(?:go\s+|charge\s+)?(?:higher|more)\b|"
-                              r"为什么不(?:更)?(?:高|涨价|贵)", re.I)),
-    ("elasticity", re.compile(r"sensitiv|elastic|敏感|弹性", re.I)),
+    ("reset", re.compile(r"\b(?:start\s+(?:over|again|fresh)|new\s+(?:product|item)|reset|"
+                         r"forget\s+(?:it|that|everything)|clear\s+everything)\b|"
+                         r"重新开始|换个产品|换一个产品|清空|清除所有|重来", re.I)),
+    ("why_lower", re.compile(r"\bwhy\s+not\s+(?:go\s+|a\s+)?(?:lower|cheaper|less)\b|\bwhy\s+not\s+cut\b|"
+                             r"为什么不(?:更|卖|再)?(?:低|降价|便宜)", re.I)),
+    ("why_higher", re.compile(r"\bwhy\s+not\s+(?:go\s+|charge\s+|a\s+)?(?:higher|more)\b|\bwhy\s+not\s+raise\b|"
+                              r"为什么不(?:更|卖|再)?(?:高|涨价|贵|提价)", re.I)),
+    ("elasticity", re.compile(r"sensitiv|elastic|responsive|敏感|弹性", re.I)),
     ("price", re.compile(r"\bwhat\s+(?:should\s+I\s+charge|price)\b|\bbest\s+price\b|\brecommend|"
-                         r"\bhow\s+much\s+should\b|定什么价|卖多少钱|最优价格|什么价格|建议.{0,4}价", re.I)),
+                         r"\bhow\s+much\s+should\b|\bwhat\s+should\s+the\s+price\s+be\b|"
+                         r"\boptimal\s+price\b|\bsuggest\b|\bgive\s+me\s+a\s+price\b|"
+                         r"定什么价|卖多少钱|最优价格|什么价格|建议.{0,4}价|定价多少|推荐.{0,3}价|"
+                         r"最佳售价|卖什么价", re.I)),
 ]
-_NAME_EN = re.compile(r"\b(?:I\s+sell|selling|product\s+is|product:)\s+(?:an?\s+|the\s+|some\s+)?"
+_NAME_EN = re.compile(r"\b(?:I\s+sell|we\s+sell|selling|product\s+is|product:|item\s+is|listing\s+is\s+for)\s+"
+                      r"(?:an?\s+|the\s+|some\s+)?"
                       r"(?!(?:it|them|this|that|these|those)\b)"
                       r"([A-Za-z][\w '&/-]{1,79}?)(?=\s*(?:[,.;:!?(]|—|-\s|\bthat\b|\bfor\b|\bat\b|\band\b|$))", re.I)
-_NAME_ZH = re.compile(r"(?:我卖|我的产品是|产品是|产品[:：])\s*([^\s，。,.;；:：!！?？\d\uE000-\uF8FF]{1,20}?)"
+_NAME_ZH = re.compile(r"(?:我卖|我在卖|我们卖|我的产品是|产品是|产品[:：]|商品是|商品[:：])"
+                      r"\s*([^\s，。,.;；:：!！?？\d\uE000-\uF8FF]{1,20}?)"
                       r"(?=[，。,.;；!！?？]|$|成本|进价)")
 
 
@@ -320,8 +340,9 @@ def extract(text: str) -> Extraction:
 
     m = _WHAT_IF.search(skeleton)
     if m:
-        ex.what_if = amounts[_index(m[1])].value
-        used.add(_index(m[1]))
+        at = _index(m[1] or m[2])
+        ex.what_if = amounts[at].value
+        used.add(at)
         ex.question = "what_if" if ex.question in (None, "price") else ex.question
 
     sales = []
@@ -338,10 +359,12 @@ def extract(text: str) -> Extraction:
     ex.sales = _time_order(sales, skeleton, times)
 
     claims: dict[int, tuple[int, str]] = {}  # amount -> (distance from its cue, field)
-    for cues, marker, want_pct in ((_CUES, A, False), (_PCT_CUES, P, True)):
+    for cues, marker, want_pct, after in ((_CUES, A, False, False), (_PCT_CUES, P, True, False),
+                                          (_POST_CUES, A, False, True), (_PCT_POST_CUES, P, True, True)):
         for key, cue in cues.items():
-            for m in re.finditer(rf"(?:{cue})(?P<gap>{_GAP}){marker}", skeleton, re.I):
-                i = _index(skeleton[m.end() - 1])
+            pattern = rf"{marker}(?P<gap>[\s-]{{0,2}})(?:{cue})" if after else rf"(?:{cue})(?P<gap>{_GAP}){marker}"
+            for m in re.finditer(pattern, skeleton, re.I):
+                i = _index(skeleton[m.start() if after else m.end() - 1])
                 if i in used or amounts[i].pct != want_pct:
                     continue
                 distance = len(m["gap"])
@@ -351,7 +374,7 @@ def extract(text: str) -> Extraction:
         key = claims[i][1]
         if getattr(ex, key) is None:
             value = amounts[i].value
-            setattr(ex, key, value / 100 if key in _PCT_CUES else value)
+            setattr(ex, key, value / 100 if key in FRACTION_FIELDS else value)
 
     m = _NAME_EN.search(skeleton) or _NAME_ZH.search(skeleton)
     if m:
