@@ -35,6 +35,9 @@ from bench.baselines import machine_info  # noqa: E402
 from bench.throughput import repeated_catalog  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
+HEADER = ("| dtype | path | batch | SKUs/s | prompt tokens per LLM row (real / executed) "
+          "| prefill s | decode s (steps) | other s | prefill GFLOP/s | MFU | executed MFU | prices = slow path |\n"
+          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 BATCHES = (1, 8, 16, 32)
 PATHS = {  # name: load_model switches
     "slow path (LoRA layers, strided head input)": {"merge": False, "contiguous": False},
@@ -146,11 +149,12 @@ def main() -> None:
                 executed = sum(t.executed) / max(len(t.useful), 1)
                 achieved = r["useful_gflop"] / t.prefill_s if t.prefill_s else 0.0
                 run = r["executed_gflop"] / t.prefill_s if t.prefill_s else 0.0
-                lines.append(
-                    f"| {dtype} | {name} | {r['batch']} | {r['skus'] / r['seconds']:.2f} | {useful:.0f} / {executed:.0f} "
-                    f"| {t.prefill_s:.2f} | {t.decode_s:.2f} ({t.decode_steps}) | {r['seconds'] - t.prefill_s - t.decode_s:.2f} "
-                    f"| {achieved:,.0f} | {100 * achieved / ceilings[dtype]:.0f}% | {100 * run / ceilings[dtype]:.0f}% "
-                    f"| {same}/{len(reference)} |")
+                other = r["seconds"] - t.prefill_s - t.decode_s
+                cells = [dtype, name, r["batch"], f"{r['skus'] / r['seconds']:.2f}",
+                         f"{useful:.0f} / {executed:.0f}", f"{t.prefill_s:.2f}", f"{t.decode_s:.2f} ({t.decode_steps})",
+                         f"{other:.2f}", f"{achieved:,.0f}", f"{100 * achieved / ceilings[dtype]:.0f}%",
+                         f"{100 * run / ceilings[dtype]:.0f}%", f"{same}/{len(reference)}"]
+                lines.append("| " + " | ".join(str(c) for c in cells) + " |")
             print(lines[-1], flush=True)
     ceiling_text = ", ".join(f"{d} {c:,.0f} GFLOP/s" for d, c in ceilings.items())
     text = f"""# The LLM path against the machine's limit
@@ -161,9 +165,7 @@ LLM `smollm2-135m-instruct` + the shipped adapter, greedy, the demo catalog's 50
 
 Matmul ceiling measured in this run (one 2048 x 2048 x 2048 product, best of 2 s): {ceiling_text}.
 
-| dtype | path | batch | SKUs/s | prompt tokens per LLM row (real / executed) | prefill s | decode s (steps) | other s | prefill GFLOP/s | MFU | executed MFU | prices = slow path |
-|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-""" + "\n".join(lines) + """
+""" + HEADER + "\n".join(lines) + """
 
 Reading it: a batch is the number of SKUs handed to the policy at once; every generate runs exactly four rows
 of one padded length (`agent.generation.ROWS_PER_GENERATE`, fill-up copies included, so a SKU's answer does

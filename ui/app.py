@@ -92,7 +92,8 @@ def form_to_facts(values: list[Any], sales: Any, previous: MerchantFacts) -> Mer
             sku=previous.sku, name=str(v["name"] or "")[:80], unit_cost=num("unit_cost"),
             current_price=num("current_price"), competitor_price=num("competitor_price"), sales=rows,
             min_price=num("min_price"), max_price=num("max_price"), min_margin=num("min_margin_pct", 100),
-            max_change=num("max_change_pct", 100), source=f"{previous.source}, corrected in the form")
+            max_change=num("max_change_pct", 100), source=f"{previous.source}, corrected in the form",
+            currency=previous.currency)
     except ValidationError as err:  # a ValueError of ours (a bad cell) passes through as it is
         raise ValueError(describe_error(err)) from None
 
@@ -143,7 +144,7 @@ def build_ui(service: PricingService, policy_label: str = "llm", reader=None,
 
     def guarded(run, history: list, raw_state: Any, user_text: str | None) -> tuple:
         state = state_of(raw_state)
-        v = translator(state.language)  # the conversation's language: these turns are not messages
+        v = translator(state.language, state.facts.currency)  # the conversation's: these turns are not messages
         try:
             turn = run(state)
         except PolicyBusy as err:

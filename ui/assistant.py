@@ -129,7 +129,7 @@ class Assistant:
             lang = language_of(text)
             return Turn([_say(translator(lang)._("I could not use that: {error}").format(error=err))],
                         state.model_copy(update={"language": lang}))
-        v = translator(reading.language)
+        v = translator(reading.language, reading.facts.currency)
         if reading.reset:
             return Turn([_say(v.sentences([v._("Starting over."), v._(GREETING)]))], ChatState(language=v.lang))
         kept = {} if reading.changed else {"recommended_price": state.recommended_price, "candidate": state.candidate,
@@ -153,7 +153,7 @@ class Assistant:
     def use_facts(self, facts: MerchantFacts, note: str, language: str = "en") -> Turn:
         """Facts from the form, a demo SKU or a file: show them and recommend (or ask what is missing).
         `note` is in `language`, the conversation's."""
-        v = translator(language)
+        v = translator(language, facts.currency)
         state = ChatState(facts=facts, language=v.lang)
         steps = [_step(v._("Facts extracted"), f"{note}\n\n" + describe_facts(facts, v))]
         if facts.missing():
@@ -171,7 +171,7 @@ class Assistant:
 
     def use_file(self, path: str, state: ChatState) -> Turn:
         """A sales file: re-price on it, first reading out the price test proposed last time, if one was."""
-        v = translator(state.language)
+        v = translator(state.language, state.facts.currency)
         try:
             facts = facts_from_history_file(path, state.facts)
         except ValueError as err:
@@ -199,7 +199,7 @@ class Assistant:
                                                 "form and press *Update*.").format(error=err)
 
     def _recommend(self, state: ChatState, steps: list[dict]) -> Turn:
-        v = translator(state.language)
+        v = translator(state.language, state.facts.currency)
         context = self._context(state)
         if isinstance(context, str):
             return Turn(steps + [_say(context)], state)
@@ -219,7 +219,7 @@ class Assistant:
 
     def _elasticity(self, state: ChatState, steps: list[dict]) -> Turn:
         """"How sensitive are my customers to price?": the evidence's fit, not another recommendation."""
-        v = translator(state.language)
+        v = translator(state.language, state.facts.currency)
         context = self._context(state)
         if isinstance(context, str):
             return Turn(steps + [_say(context)], state)
@@ -228,7 +228,7 @@ class Assistant:
         return Turn(steps + [_say(elasticity_text(evidence, v))], state)
 
     def _what_if(self, price: float, state: ChatState, steps: list[dict]) -> Turn:
-        v = translator(state.language)
+        v = translator(state.language, state.facts.currency)
         context = self._context(state)
         if isinstance(context, str):
             return Turn(steps + [_say(context)], state)
@@ -255,7 +255,7 @@ class Assistant:
     def _what_if_toolbox(self, price: float, context: PricingContext, state: ChatState, steps: list[dict]) -> Turn:
         """A what-if after a compact-prompt recommendation: the toolbox's best fit scores the price, the
         same way it scored the candidate the model chose, so the numbers agree with the recommendation's."""
-        v = translator(state.language)
+        v = translator(state.language, state.facts.currency)
         box = self.service.toolbox(context)
         point = score_price(box, context, price)
         if point is None:
@@ -289,7 +289,7 @@ class Assistant:
         return []
 
     def _why_not(self, direction: str, state: ChatState, steps: list[dict]) -> Turn:
-        v = translator(state.language)
+        v = translator(state.language, state.facts.currency)
         context = self._context(state)
         if isinstance(context, str):
             return Turn(steps + [_say(context)], state)

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from env.context import Guardrails, HistoryRow, PricingContext, Product
 from env.errors import describe_error
 from ui.i18n import N_
-from ui.message import Extraction, extract
+from ui.message import Extraction, currency_of, extract
 
 NAME_CHARS = 80
 MAX_HISTORY_ROWS = 520  # ten years of weekly sales: more is an upload mistake, not a history
@@ -57,6 +57,7 @@ class MerchantFacts(BaseModel):
     min_margin: float | None = Field(default=None, ge=0, lt=1)
     max_change: float | None = Field(default=None, gt=0)
     source: str = "chat"  # chat, demo SKU, or uploaded file: shown so the merchant knows where facts came from
+    currency: str | None = None  # ISO code of the merchant's amounts (the latest message that wrote one)
 
     def price_now(self) -> float | None:
         """The price charged now: as told, else the last observed one."""
@@ -139,6 +140,8 @@ def read_message(text: str, facts: MerchantFacts, reader: Callable[[str], Extrac
                 raise ValueError("A maximum change must be above 0%.")
             update[key] = value
             changed.append(label)
+    if (currency := currency_of(text)) is not None:  # the amounts just read are in it: the answers follow
+        update["currency"] = currency  # how amounts are written, not a fact about the product: not listed
     if ex.name and not facts.name:
         update["name"] = ex.name[:NAME_CHARS]
         changed.append("product name")

@@ -9,9 +9,11 @@ and compiled in memory, so an install has no compile step and no .mo can fall ou
 Placeholders are `str.format` names (`{price}`); a translation must keep the msgid's names
 (tests/ui/test_locale.py checks every entry). Numbers are formatted before they are put in: Python's own
 rounding (so English reads exactly as it always has) with the locale's separators and signs from
-`babel.numbers`. Money has no currency symbol unless one is known: the English texts have always written
-dollars ("$12.00"), and that "$" is itself a translatable text (`"${amount}"`), which the Chinese catalog
-writes as the plain amount, since the chat does not know which currency a merchant means.
+`babel.numbers`. Money is written in the merchant's currency where the merchant wrote one
+(`MerchantFacts.currency`, the currency of the latest message that wrote one), with the locale's symbol and
+pattern (`babel.numbers.format_currency`: "€12.00" and "CN¥12.00" in English, "US$12.00" and "¥12.00" in
+Chinese). Where none was written, the English texts write dollars ("$12.00"), as they always have, and that "$"
+is itself a translatable text (`"${amount}"`), which the Chinese catalog writes as the plain amount.
 
 Updating a catalog after changing texts, with Babel's own tools:
 
@@ -35,7 +37,13 @@ from pathlib import Path
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal, format_percent, get_minus_sign_symbol, get_plus_sign_symbol
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    format_percent,
+    get_minus_sign_symbol,
+    get_plus_sign_symbol,
+)
 from babel.support import Translations
 
 LOCALES_DIR = Path(__file__).parent / "locales"
@@ -73,6 +81,7 @@ class Voice:
     lang: str
     locale: Locale
     translations: gettext.NullTranslations
+    currency: str | None = None  # ISO 4217 code of the merchant's amounts, when the merchant wrote one
 
     @property
     def is_source(self) -> bool:
@@ -123,14 +132,18 @@ class Voice:
         return format_percent(rounded, format="0" + ("." + "0" * digits if digits else "") + "%", locale=self.locale)
 
     def money(self, x: float | None) -> str:
-        """An amount of money: "$12.00" in English, "12.00" where the currency is not known; "—" for none."""
+        """An amount of money in the merchant's currency ("€12.00"; "$12.00" in English and "12.00" in Chinese
+        where no currency is known); "—" for none. Rounded as `num` rounds (Python's), then formatted."""
         if x is None:
             return "—"
-        return self._("${amount}").format(amount=self.num(x, 2))
+        if self.currency is None or not math.isfinite(x):
+            return self._("${amount}").format(amount=self.num(x, 2))
+        return format_currency(Decimal(f"{x:.2f}"), self.currency, locale=self.locale)
 
 
 @cache
-def translator(lang: str | None) -> Voice:
-    """The voice of `lang` ('en', 'zh'; anything else speaks English): gettext, ngettext and number formats."""
+def translator(lang: str | None, currency: str | None = None) -> Voice:
+    """The voice of `lang` ('en', 'zh'; anything else speaks English): gettext, ngettext and number formats;
+    money in `currency` (an ISO code) when given."""
     lang = lang if lang in LOCALES else SOURCE_LANGUAGE
-    return Voice(lang, Locale.parse(LOCALES[lang]), _translations(lang))
+    return Voice(lang, Locale.parse(LOCALES[lang]), _translations(lang), currency)

@@ -97,6 +97,17 @@ def _num(name: str) -> str:
 
 _CUR_PRE = r"(?:US\$|\$|€|£|¥|人民币|(?<![A-Za-z])(?:USD|EUR|GBP|CNY|RMB)(?![A-Za-z]))"
 _CUR_POST = r"(?:€|£|元|块钱|块|美元|(?:USD|EUR|GBP|CNY|RMB|dollars?|euros?|pounds?|yuan|bucks)(?![A-Za-z]))"
+# what a currency mark means (ISO 4217). "¥" is read as the yuan: the chat's languages are English and Chinese
+_CURRENCY_OF = (("USD", r"US\$|\$|USD|dollars?|bucks|美元"), ("EUR", r"€|EUR|euros?"), ("GBP", r"£|GBP|pounds?"),
+                ("CNY", r"¥|CNY|RMB|人民币|元|块钱|块|yuan"))
+
+
+def currency_code(mark: str | None) -> str | None:
+    """The ISO code of a currency mark as `_TOKEN` captures it ("€", " USD", "元"), None for none."""
+    mark = (mark or "").strip()
+    return next((code for code, marks in _CURRENCY_OF if re.fullmatch(marks, mark, re.I)), None) if mark else None
+
+
 _TOKEN = re.compile(
     rf"(?P<pctpre>百分之)?(?P<pre>{_CUR_PRE})?\s?(?<![\d.,]){_num('a')}"
     rf"(?:(?:-|–|\s*(?:to|到|至|~)\s*){_CUR_PRE}?\s?(?<![\d.,]){_num('b')})?"
@@ -210,6 +221,15 @@ class Extraction:
 
 MONEY_FIELDS = ("unit_cost", "current_price", "competitor_price", "min_price", "max_price", "what_if")
 FRACTION_FIELDS = ("min_margin", "max_change")
+
+
+def currency_of(text: str) -> str | None:
+    """The currency of the first amount in `text` written with one ("about €12" -> "EUR"), else None."""
+    for m in _TOKEN.finditer(normalise(text)):
+        code = currency_code(m["pre"] or m["post"])
+        if code is not None:
+            return code
+    return None
 
 
 def numbers_in(text: str) -> list[float]:

@@ -122,7 +122,8 @@ def records(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict]:
     cells that are already str or None do not need)."""
     if not columns:
         return [{} for _ in range(len(frame))]
-    return [dict(zip(columns, cells, strict=True)) for cells in zip(*(frame[c].tolist() for c in columns))]
+    values = [frame[c].tolist() for c in columns]  # columns of one frame: one length
+    return [dict(zip(columns, cells, strict=True)) for cells in zip(*values, strict=True)]
 
 
 def group_history(history: pd.DataFrame | None) -> dict[str, list[dict]]:

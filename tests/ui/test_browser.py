@@ -64,7 +64,9 @@ def test_chat_and_catalog_in_a_real_browser(browser):
         answer_zh = page.locator("#chatbot").get_by_text("建议价格：")
         answer_zh.wait_for(timeout=120_000)
         text_zh = answer_zh.inner_text()
-        assert 0 < float(text_zh.split("建议价格：")[1].split("（")[0].replace(",", "")) < 100
+        written = text_zh.split("建议价格：")[1].split("（")[0]
+        assert written.startswith("¥")  # the message wrote 元: the answer writes yuan, the Chinese way
+        assert 0 < float(written.removeprefix("¥").replace(",", "")) < 100
         assert page.locator("#chatbot").get_by_text("预计利润").count() >= 1
         assert page.locator("#chatbot").get_by_text("定价策略").count() >= 1  # the steps' titles too
 

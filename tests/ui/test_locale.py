@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_currency, format_decimal
 
 from agent.evidence import compute_evidence
 from agent.policy import EvidencePolicy
@@ -19,6 +19,7 @@ from ui.answers import price_test_plan, price_test_result, uncertain_text
 from ui.assistant import Assistant, ChatState
 from ui.facts import MerchantFacts, Sale, read_message
 from ui.i18n import LOCALES, LOCALES_DIR, po_path, translator
+from ui.message import currency_of
 
 MUG = ("I sell a ceramic mug, it costs me $4, I sold 120 at $12 last week and 90 at $14 this week, "
        "my competitor is at $13.50 — what should I charge?")
@@ -43,6 +44,11 @@ def zh_number(x: float, digits: int = 2) -> str:
                           locale="zh_CN")
 
 
+def zh_yuan(x: float) -> str:
+    """`x` yuan as Babel writes money for zh_CN ("¥1,150.00"), rounded as Python rounds."""
+    return format_currency(Decimal(f"{x:.2f}"), "CNY", locale="zh_CN")
+
+
 def test_a_chinese_message_gets_a_chinese_answer(assistant):
     turn = assistant.respond(MUG_ZH, ChatState())
     rec, text, zh = turn.recommendation, texts(turn), translator("zh")
@@ -51,14 +57,14 @@ def test_a_chinese_message_gets_a_chinese_answer(assistant):
     assert rec.price == pytest.approx(assistant.respond(MUG, ChatState()).recommendation.price)
     answer = turn.messages[-2]["content"]
     assert len(CJK.findall(answer)) > 50
-    assert f"**建议价格：{zh_number(rec.price)}**" in answer  # the catalog's words, Babel's number
+    assert f"**建议价格：{zh_yuan(rec.price)}**" in answer  # the catalog's words, Babel's money in the message's 元
     assert f"每期 **{zh_number(rec.expected_units, 0)}** 件" in answer
-    assert zh_number(rec.expected_profit_high) in answer
+    assert zh_yuan(rec.expected_profit_high) in answer
     assert "预计利润" in answer and "置信度：低" in answer and "价格护栏" in answer
     assert "Recommended" not in text and "Expected" not in text and "$" not in answer
     titles = [m.get("metadata", {}).get("title") for m in turn.messages]
     assert titles[:4] == ["提取的信息", "需求拟合", "定价策略", "价格护栏"]
-    assert "单位成本：4.00" in text and "以 12.00 卖出 120 件；以 14.00 卖出 90 件" in text
+    assert "单位成本：¥4.00" in text and "以 ¥12.00 卖出 120 件；以 ¥14.00 卖出 90 件" in text
     assert zh.items(["单位成本", "竞争对手价格"]) in text  # Chinese lists take "、"
     assert turn.messages[-1]["content"]["alt_text"] == "销售记录、需求和利润曲线"
 
@@ -75,7 +81,7 @@ def test_an_english_message_stays_english(assistant):
 def test_the_language_follows_the_latest_message_and_other_turns_keep_it(assistant, tmp_path):
     first = assistant.respond(MUG_ZH, ChatState())
     what_if = assistant.respond("如果我卖15元呢？", first.state)
-    assert "定价 **15.00** 时" in texts(what_if) and what_if.recommendation is None
+    assert "定价 **¥15.00** 时" in texts(what_if) and what_if.recommendation is None
     why = assistant.respond("为什么不更低？", first.state)
     assert "低 10%" in texts(why) and not re.search(r"[A-Za-z]{4,}", why.messages[-1]["content"])
     path = tmp_path / "sales.tsv"
@@ -180,7 +186,31 @@ def test_english_numbers_read_exactly_as_python_wrote_them(x):
     en = translator("en")
     assert en.num(x) == f"{x:,.2f}" and en.num(x, 0) == f"{x:,.0f}" and en.num(x, 1, sign=True) == f"{x:+,.1f}"
     assert en.money(x) == f"${x:,.2f}" and en.pct(x / 1000) == f"{x / 1000:.0%}"
-    assert translator("zh").money(x) == zh_number(x)  # no currency symbol: the chat does not know which one
+    assert translator("zh").money(x) == zh_number(x)  # no currency written: no symbol in Chinese
+
+
+@pytest.mark.parametrize(("lang", "currency", "written"), [
+    ("en", "USD", "$1,150.50"), ("en", "EUR", "€1,150.50"), ("en", "GBP", "£1,150.50"), ("en", "CNY", "CN¥1,150.50"),
+    ("zh", "USD", "US$1,150.50"), ("zh", "EUR", "€1,150.50"), ("zh", "CNY", "¥1,150.50")])
+def test_money_is_written_in_the_merchants_currency_the_locales_way(lang, currency, written):
+    v = translator(lang, currency)
+    assert v.money(1150.499) == written and v.money(-1150.499) == "-" + written and v.money(None) == "—"
+
+
+@pytest.mark.parametrize(("message", "code"), [
+    ("it costs me $4", "USD"), ("costs us 4 dollars", "USD"), ("USD 9.99 each", "USD"), ("my cost is 12,50 €", "EUR"),
+    ("EUR 13,50", "EUR"), ("they cost me £3.20", "GBP"), ("成本4元", "CNY"), ("目前售价RMB 99", "CNY"),
+    ("进价¥88", "CNY"),
+    ("sold 120 at 12 last week", None), ("利润率30%", None)])
+def test_the_currency_a_message_writes(message, code):
+    assert currency_of(message) == code
+
+
+def test_an_english_message_in_euros_is_answered_in_euros(assistant):
+    turn = assistant.respond(MUG.replace("$", "€"), ChatState())
+    assert turn.state.facts.currency == "EUR"
+    assert f"**Recommended price: €{turn.recommendation.price:,.2f}**" in texts(turn)
+    assert not re.search(r"\$\d", texts(turn))
 
 
 def test_the_chinese_rendering_of_the_agents_sentences_matches_their_english():
