@@ -22,6 +22,7 @@ import math
 import numpy as np
 from pydantic import BaseModel, PrivateAttr, TypeAdapter
 
+from agent import evidence_notes
 from agent.guardrails import GuardrailConflict, hard_range
 from env import demand_fit
 from env.context import PricingContext
@@ -70,12 +71,11 @@ _CURVE = TypeAdapter(list[CurvePoint])
 
 
 class _Derived:
-    """What `compute_evidence` worked out on the way, kept so later questions need not redo it: the curve
-    as columns (for `Evidence.point`), the posterior it came from and its seeded draws (for
-    `profit_change_band`, whose band pairs the same draws). Not part of
-    the evidence's value: two evidences are equal whatever their caches hold."""
+    """What `compute_evidence` worked out on the way, kept so later questions need not redo it: the curve as columns
+    (for `Evidence.point`), the posterior and its seeded draws (for `profit_change_band`, whose band pairs the same
+    draws), the notes' parts. Not part of the evidence's value: evidences are equal whatever their caches hold."""
 
-    __slots__ = ("table", "posterior", "draws", "seed", "competitor", "cost")
+    __slots__ = ("table", "posterior", "draws", "seed", "competitor", "cost", "notes")
     __hash__ = None  # type: ignore[assignment]
 
     def __init__(self) -> None:
@@ -85,6 +85,7 @@ class _Derived:
         self.seed: int | None = None
         self.competitor: float | None = None
         self.cost: float = 0.0
+        self.notes: list[tuple[str, dict]] = []  # the notes as (kind, numbers), in `Evidence.notes`' order
 
     def fill_bands(self, columns: np.ndarray) -> None:
         """Work out the 90% bands of the table's `columns` that are still NaN (the same floats as the whole
@@ -113,6 +114,12 @@ class Evidence(BaseModel):
     supported_range: tuple[float, float]  # where the optimum is searched: within 30% of the prices tried
     notes: list[str]
     _cache: _Derived = PrivateAttr(default_factory=lambda: _Derived())
+
+    def note_parts(self) -> list[tuple[str, dict]]:
+        """The notes as (kind, numbers) (`agent.evidence_notes`), to write them in another language; empty where
+        this evidence was not computed here (e.g. read back from JSON) or its notes were replaced."""
+        parts = self._cache.notes
+        return parts if [evidence_notes.english(k, v) for k, v in parts] == self.notes else []
 
     def point(self, price: float) -> CurvePoint | None:
         """Expected units and profit at `price`, interpolated on the curve (on its columns where the evidence
@@ -337,13 +344,6 @@ def _bands(units: np.ndarray, margin: np.ndarray) -> np.ndarray:
                      *demand_fit.sorted_percentile_pair(ordered_profit, BAND)])
 
 
-def _pct(price: float, reference: float) -> str:
-    """'23% below' / '30% above': the true distance of `price` from `reference` (a price 1/1.3 of the lowest
-    price tried is 23% below it, not 30%)."""
-    change = 100 * (price / reference - 1)
-    return f"{abs(change):.0f}% {'above' if change >= 0 else 'below'}"
-
-
 def compute_evidence(context: PricingContext, seed: int = 0, with_curve: bool = True) -> Evidence:
     """Fits demand on the history and derives the curve, optimum and competitor gap.
 
@@ -355,16 +355,15 @@ def compute_evidence(context: PricingContext, seed: int = 0, with_curve: bool = 
     low, high = _supported(context, (allowed_low, allowed_high))
     ranges = {"search_range": (allowed_low, allowed_high), "supported_range": (low, high)}
     cost = context.product.unit_cost
-    notes: list[str] = []
+    notes: list[tuple[str, dict]] = []  # (kind, numbers): `agent.evidence_notes`
     comp = _competitor(context)
     gap = None if comp is None else 100.0 * (context.product.current_price - comp) / comp
     if post is None:
-        notes.append("no usable sales history: demand cannot be estimated, so no profit curve")
+        notes.append(("no_history", {}))
         if (step := markdown_price(context)) is not None:
-            notes.append(f"nothing sold at any price tried although there was stock: the next price to try is "
-                         f"{step:.2f}")
-        return Evidence(fit=None, curve=[], model_optimal_price=None, at_current=None, competitor_price=comp,
-                        competitor_gap_pct=gap, notes=notes, **ranges)
+            notes.append(("markdown", {"price": step}))
+        return _with_notes(Evidence(fit=None, curve=[], model_optimal_price=None, at_current=None,
+                                    competitor_price=comp, competitor_gap_pct=gap, notes=[], **ranges), notes)
     # the whole allowed range for the curve, and a dense grid where the optimum is searched
     grid = [np.geomspace(allowed_low, allowed_high, _GRID), np.geomspace(low, high, _GRID),
             [context.product.current_price]]
@@ -390,28 +389,32 @@ def compute_evidence(context: PricingContext, seed: int = 0, with_curve: bool = 
     optimum = float(prices[best])
     at_top, at_bottom = best == inside[-1], best == inside[0]
     if choke is not None and high < allowed_high:
-        notes.append(f"nothing sold at {choke:.2f} although there was stock: prices stay below it")
+        notes.append(("choke", {"price": choke}))
     seen = [r.price for r in context.history] + [context.product.current_price]
+    # a price's true distance from the prices tried: 1/1.3 of the lowest is 23% below it, not 30%
     if at_top and high < allowed_high and choke is None:
-        notes.append(f"profit still rises at {high:.2f}, {_pct(high, max(seen))} the highest price tried "
-                     f"({max(seen):.2f}): the model does not extrapolate further, so try this price and let the "
-                     "sales decide")
+        notes.append(("top_edge", {"price": high, "distance": 100 * (high / max(seen) - 1), "seen": max(seen)}))
     elif at_bottom and low > allowed_low:
-        notes.append(f"profit still rises towards {low:.2f}, {_pct(low, min(seen))} the lowest price tried "
-                     f"({min(seen):.2f}): the model does not extrapolate further")
+        notes.append(("bottom_edge", {"price": low, "distance": 100 * (low / min(seen) - 1), "seen": min(seen)}))
     elif at_top and context.guardrails.max_price is None:
-        notes.append("profit still rises at the top of the searched range: demand looks inelastic here")
+        notes.append(("inelastic", {}))
     if not fit.identified:
-        notes.append("elasticity " + fit.note)
+        notes.append(("elasticity", {"fit_note": fit.note}))
     if context.inventory is not None and mean_units[best] > context.inventory:
-        notes.append(f"stock on hand ({context.inventory:.0f}) is below the expected demand at the model-optimal "
-                     "price: a higher price may sell the same units")
+        notes.append(("stock", {"stock": context.inventory}))
     at_current = None
     if allowed_low <= context.product.current_price <= allowed_high:  # the current price is on the grid
         j = int(np.flatnonzero(np.abs(prices - context.product.current_price) < 1e-9)[0])
         cache.fill_bands(np.array([j]))
         at_current = CurvePoint(**dict(zip(_POINT_FIELDS, columns[:, j].tolist(), strict=True)))
     evidence = Evidence(fit=fit, curve=curve, model_optimal_price=optimum, at_current=at_current,
-                        competitor_price=comp, competitor_gap_pct=gap, notes=notes, **ranges)
+                        competitor_price=comp, competitor_gap_pct=gap, notes=[], **ranges)
     evidence._cache = cache
+    return _with_notes(evidence, notes)
+
+
+def _with_notes(evidence: Evidence, parts: list[tuple[str, dict]]) -> Evidence:
+    """`evidence` with its notes in English (`notes`) and as (kind, numbers) (`note_parts`)."""
+    evidence.notes = [evidence_notes.english(kind, values) for kind, values in parts]
+    evidence._cache.notes = parts
     return evidence

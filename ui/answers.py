@@ -50,6 +50,42 @@ RULES = {
 }
 
 
+# the evidence's notes by kind (`agent.evidence_notes.NOTE_TEXTS`: the same English, a test compares them); the
+# elasticity's note is never a flag (the flag "elasticity not identified: prior used" says it)
+NOTES = {
+    "no_history": N_("no usable sales history: demand cannot be estimated, so no profit curve"),
+    "markdown": N_("nothing sold at any price tried although there was stock: the next price to try is {price}"),
+    "choke": N_("nothing sold at {price} although there was stock: prices stay below it"),
+    "top_edge": N_("profit still rises at {price}, {distance} the highest price tried ({seen}): the model does not "
+                   "extrapolate further, so try this price and let the sales decide"),
+    "bottom_edge": N_("profit still rises towards {price}, {distance} the lowest price tried ({seen}): the model "
+                      "does not extrapolate further"),
+    "inelastic": N_("profit still rises at the top of the searched range: demand looks inelastic here"),
+    "stock": N_("stock on hand ({stock}) is below the expected demand at the model-optimal price: a higher price "
+                "may sell the same units"),
+}
+
+
+def note_words(kind: str, values: dict, v: Voice) -> str | None:
+    """An evidence note in `v`'s language from its parts (`Evidence.note_parts`), None for a kind not here."""
+    if kind not in NOTES:
+        return None
+    change = values.get("distance", 0.0)
+    distance = (v._("{pct} above") if change >= 0 else v._("{pct} below")).format(pct=v.pct(abs(change) / 100))
+    words = {"price": v.money(values.get("price")), "seen": v.money(values.get("seen")), "distance": distance,
+             "stock": v.num(values.get("stock", 0.0), 0)}
+    return v._(NOTES[kind]).format(**{k: words[k] for k in words if "{" + k + "}" in NOTES[kind]})
+
+
+def _flag_words(flag: str, rec: Recommendation, v: Voice) -> str:
+    """A recommendation's flag in `v`'s language: a note from its parts, other flags by their msgid."""
+    if flag.startswith("note: ") and not v.is_source:
+        for (kind, values), text in zip(rec.evidence.note_parts(), rec.evidence.notes, strict=False):
+            if flag == f"note: {text}" and (words := note_words(kind, values, v)) is not None:
+                return v._("note: {note}").format(note=words)
+    return v._(flag)
+
+
 def changed_words(changed: list[str], v: Voice) -> str:
     """`Reading.changed` ("unit cost", "2 sales observations") in the merchant's language."""
     out = []
@@ -250,7 +286,7 @@ def policy_text(rec: Recommendation, v: Voice) -> str:
     if rec.model_reason:
         parts.append(v._("Its reason: \"{reason}\"").format(reason=rec.model_reason))
     if rec.flags:
-        parts.append(v._("Flags: {flags}.").format(flags=v.clauses(v._(f) for f in rec.flags)))
+        parts.append(v._("Flags: {flags}.").format(flags=v.clauses(_flag_words(f, rec, v) for f in rec.flags)))
     return v.sentences(parts)
 
 

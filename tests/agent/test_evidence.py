@@ -194,3 +194,19 @@ def test_evidence_without_its_point_list_answers_every_number_the_same(variant):
     for price in (low, high, (low + high) / 2, full.model_optimal_price, ctx.product.current_price,
                   low * 0.9, high * 1.1):
         assert lean.point(price) == full.point(price)
+
+
+def test_notes_come_with_their_parts_for_other_languages():
+    """Each note is a kind and its numbers (`agent.evidence_notes`); a copy read back from JSON has no parts (its
+    notes may be anything), and the English text is what the notes always said."""
+    from agent.evidence_notes import english
+
+    ctx = simulated_context(-2.0, periods=20, spread=0.02)  # barely varied prices: the prior elasticity is noted
+    ev = compute_evidence(ctx)
+    parts = ev.note_parts()
+    assert parts and [english(kind, values) for kind, values in parts] == ev.notes
+    assert any(kind == "elasticity" for kind, _ in parts)
+    assert type(ev).model_validate_json(ev.model_dump_json()).note_parts() == []
+    assert english("bottom_edge", {"price": 9.23, "distance": 100 * (1 / 1.3 - 1), "seen": 12.0}) == (
+        "profit still rises towards 9.23, 23% below the lowest price tried (12.00): the model does not extrapolate "
+        "further")

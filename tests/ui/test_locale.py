@@ -238,3 +238,23 @@ def test_the_chinese_rendering_of_the_agents_sentences_matches_their_english():
         result = read_price_test(rows, 14.0, 12.0, cost)
         assert price_test_result(result, en, own=True) == result.summary
         assert CJK.search(price_test_result(result, translator("zh")))
+
+
+def test_the_evidences_notes_are_written_in_the_merchants_language(assistant):
+    """A note of the evidence ("profit still rises towards ...") reaches a Chinese merchant in Chinese, with the
+    locale's money; the chat's templates are the agent's own English, kind by kind."""
+    from agent.evidence_notes import NOTE_TEXTS
+    from ui.answers import NOTES, note_words
+
+    assert all(NOTES[kind] == NOTE_TEXTS[kind] for kind in NOTES) and set(NOTE_TEXTS) - set(NOTES) == {"elasticity"}
+    turn = assistant.respond(MUG_ZH, ChatState())
+    parts = turn.recommendation.evidence.note_parts()
+    assert [kind for kind, _ in parts] == ["bottom_edge", "elasticity"]  # the optimum sits below the prices tried
+    policy = next(m["content"] for m in turn.messages if m.get("metadata", {}).get("title") == "定价策略")
+    assert "提示：利润朝 ¥" in policy and "比试过的最低价（¥12.00）低 23%" in policy
+    assert not re.search(r"[A-Za-z]{5,}", policy.replace("evidence", ""))  # the policy's name stays a name
+    kind, values = parts[0]
+    english = translator("en")
+    assert note_words(kind, values, english) == NOTE_TEXTS[kind].format(
+        price=english.money(values["price"]), distance="23% below", seen=english.money(values["seen"]))
+    assert "profit still rises towards" in texts(assistant.respond(MUG, ChatState()))  # English: the agent's text
