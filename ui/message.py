@@ -149,14 +149,17 @@ _SALE_PU = [re.compile(r"以\s*" + A + r"\s*(?:的价格)?\s*卖(?:出|了)\s*" 
             re.compile(r"\b(?:price|charged|was)\s*" + A + r"\s*,?\s*(?:and\s+)?(?:I\s+)?sold\s*" + A, re.I)]
 
 _CUES: dict[str, str] = {
-    "unit_cost": r"\bcosts?\b(?:\s+(?:me|us))?|\bunit\s+cost\b|\bcogs\b|\bI\s+pay\b|\bI\s+spend\b|成本价?|进价",
+    "unit_cost": r"\bcosts?\b(?:\s+(?:me|us))?|\bunit\s+cost\b|\bcogs\b|\bI\s+pay\b|\bI\s+spend\b|\bI\s+paid\b|"
+                 r"\b(?:purchase|buying)\s+price\b|成本价?|进价|出厂价|批发价",
     "competitor_price": r"\bcompetitors?(?:'s)?\b|\bthe\s+competition\b|\bcompeting\s+sellers?\b|"
                         r"\bmarket\s+leader\b|\bsimilar\s+(?:sellers?|listings?)\b|\bgoing\s+rate\b|"
-                        r"\bnext\s+to\s+mine\b|竞争对手|竞争者|竞争店铺|竞品|对手|同款",
+                        r"\bnext\s+to\s+mine\b|\bmarket\s+price\b|\bcompeting\s+products?\b|"
+                        r"竞争对手|竞争者|竞争店铺|竞争品牌|竞品|对手|同款|市场价",
     "current_price": r"\bcurrently\b|\bright\s+now\b|\bnow\b|\btoday\b|\bcurrent\s+price\b|\bI\s+charge\b|"
                      r"\bI\s+sell\s+it\s+(?:for|at)\b|\bmy\s+price\s+is\b|\bI'?m\s+(?:selling\s+)?at\b|"
                      r"\bat\s+the\s+moment\b|\bI\s+have\s+it\s+at\b|\bwe\s+charge\b|\bit\s+sells\s+for\b|"
-                     r"现在卖|现在|目前售价|目前|当前价格|当前",
+                     r"\b(?:selling|retail|our)\s+price\b|\bmsrp\b|\brrp\b|"
+                     r"现在卖|现在|目前售价|目前|当前价格|当前|零售价|我们的价格",
     "min_price": r"\bnever\s+(?:go\s+)?below\b|\bnot\s+below\b|\bat\s+least\b|\bmin(?:imum)?\s+price\b|"
                  r"\bprice\s+floor\b|\bfloor\s+price\b|\bfloor\s+at\b|\bno\s+lower\s+than\b|"
                  r"\b(?:keep\s+it|stay)\s+above\b|地板价|最低价|不要低于|不低于|不能低于|价格至少|最低卖|价格下限",
@@ -191,9 +194,10 @@ _QUESTIONS: list[tuple[str, re.Pattern]] = [
                          r"定什么价|卖多少钱|最优价格|什么价格|建议.{0,4}价|定价多少|推荐.{0,3}价|"
                          r"最佳售价|卖什么价", re.I)),
 ]
-_NAME_EN = re.compile(r"\b(?:I\s+sell|we\s+sell|selling|product\s+is|product:|item\s+is|listing\s+is\s+for)\s+"
+_NAME_EN = re.compile(r"\b(?:I\s+sell|we\s+sell|selling|product\s+is|product:|item\s+is|listing\s+is\s+for|"
+                      r"I'?ve\s+got)\s+"
+                      r"(?!(?:(?:an?|the|some)\s+)?(?:it|them|this|that|these|those|questions?|problems?|issues?|doubts?)\b)"
                       r"(?:an?\s+|the\s+|some\s+)?"
-                      r"(?!(?:it|them|this|that|these|those)\b)"
                       r"([A-Za-z][\w '&/-]{1,79}?)(?=\s*(?:[,.;:!?(]|—|-\s|\bthat\b|\bfor\b|\bat\b|\band\b|$))", re.I)
 _NAME_ZH = re.compile(r"(?:我卖|我在卖|我们卖|我的产品是|产品是|产品[:：]|商品是|商品[:：])"
                       r"\s*([^\s，。,.;；:：!！?？\d\uE000-\uF8FF]{1,20}?)"
