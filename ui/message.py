@@ -148,9 +148,13 @@ _SALE_PU = [re.compile(r"以\s*" + A + r"\s*(?:的价格)?\s*卖(?:出|了)\s*" 
             re.compile(r"(?:售价|价格|单价)\s*(?:是|为)?\s*" + A + r"\s*[，,]?\s*卖(?:了|出)\s*" + A),
             re.compile(r"\b(?:price|charged|was)\s*" + A + r"\s*,?\s*(?:and\s+)?(?:I\s+)?sold\s*" + A, re.I)]
 
+# "I spend $4 per unit" is a cost, "I spend $200 on ads" is not: these cues need a per-unit word after the amount
+_PER_UNIT = r"[^.;!?。；！？\n]{0,25}\b(?:each|per|apiece|a\s+(?:unit|piece|item))\b"
+# "max 500 a month" is a quantity, not a price
+_NOT_A_COUNT = r"(?!\s*(?:units?|pcs|pieces|items|orders|sales|per|a\s+(?:month|week|day))\b)"
 _CUES: dict[str, str] = {
-    "unit_cost": r"\bcosts?\b(?:\s+(?:me|us))?|\bunit\s+cost\b|\bcogs\b|\bI\s+pay\b|\bI\s+spend\b|\bI\s+paid\b|"
-                 r"\b(?:purchase|buying)\s+price\b|成本价?|进价|出厂价|批发价",
+    "unit_cost": r"\bcosts?\b(?:\s+(?:me|us))?|\bunit\s+cost\b|\bcogs\b|\bI\s+pay\b|\b(?:purchase|buying)\s+price\b|"
+                 r"\bI\s+(?:spend|paid)\b(?=" + _PER_UNIT + ")|成本价?|进价|出厂价|批发价",
     "competitor_price": r"\bcompetitors?(?:'s)?\b|\bthe\s+competition\b|\bcompeting\s+sellers?\b|"
                         r"\bmarket\s+leader\b|\bsimilar\s+(?:sellers?|listings?)\b|\bgoing\s+rate\b|"
                         r"\bnext\s+to\s+mine\b|\bmarket\s+price\b|\bcompeting\s+products?\b|"
@@ -165,7 +169,8 @@ _CUES: dict[str, str] = {
                  r"\b(?:keep\s+it|stay)\s+above\b|地板价|最低价|不要低于|不低于|不能低于|价格至少|最低卖|价格下限",
     "max_price": r"\bnever\s+(?:go\s+)?above\b|\bnot\s+above\b|\bat\s+most\b|\bmax(?:imum)?\s+price\b|"
                  r"\bprice\s+ceiling\b|\bceiling\b|\bno\s+higher\s+than\b|\bnever\s+more\s+than\b|"
-                 r"\bstay\s+below\b|\bmax\b|最高价|不要超过|不超过|价格上限|上限|价格最高|最高卖",
+                 r"\bstay\s+below\b|\bmax\b(?=\s?[\uE200-\uE5FF]" + _NOT_A_COUNT + ")|"
+                 r"最高价|不要超过|不超过|价格上限|上限|价格最高|最高卖",
 }
 _PCT_CUES: dict[str, str] = {
     "min_margin": r"\bmargins?\b|利润率|毛利率",
