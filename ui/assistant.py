@@ -103,7 +103,7 @@ def _versus(price: float, point, score: Callable[[float], object], context: Pric
         q = score(other) if other is not None else None
         if q is not None and abs(other - price) > 0.005:
             lines.append(v._(line).format(price=v.money(other), units=v.num(point.units - q.units, 0, sign=True),
-                                          profit=v.num(point.profit - q.profit, 2, sign=True)))
+                                          profit=v.money(point.profit - q.profit, sign=True)))
     return lines
 
 

@@ -131,11 +131,16 @@ class Voice:
         rounded = Decimal(f"{fraction * 100:.{digits}f}") / 100
         return format_percent(rounded, format="0" + ("." + "0" * digits if digits else "") + "%", locale=self.locale)
 
-    def money(self, x: float | None) -> str:
+    def money(self, x: float | None, sign: bool = False) -> str:
         """An amount of money in the merchant's currency ("€12.00"; "$12.00" in English and "12.00" in Chinese
-        where no currency is known); "—" for none. Rounded as `num` rounds (Python's), then formatted."""
+        where no currency is known); "—" for none. Rounded as `num` rounds (Python's), then formatted. `sign`: a
+        change, written with its sign in front ("+€2.50", "-$0.40")."""
         if x is None:
             return "—"
+        if sign and math.isfinite(x):
+            rounded = float(f"{x:.2f}")
+            symbol = get_minus_sign_symbol(self.locale) if rounded < 0 else get_plus_sign_symbol(self.locale)
+            return symbol + self.money(abs(rounded))
         if self.currency is None or not math.isfinite(x):
             return self._("${amount}").format(amount=self.num(x, 2))
         return format_currency(Decimal(f"{x:.2f}"), self.currency, locale=self.locale)

@@ -82,6 +82,7 @@ def test_the_language_follows_the_latest_message_and_other_turns_keep_it(assista
     first = assistant.respond(MUG_ZH, ChatState())
     what_if = assistant.respond("如果我卖15元呢？", first.state)
     assert "定价 **¥15.00** 时" in texts(what_if) and what_if.recommendation is None
+    assert re.search(r"每期利润 [+-]¥\d", texts(what_if))  # a change in profit is money too
     why = assistant.respond("为什么不更低？", first.state)
     assert "低 10%" in texts(why) and not re.search(r"[A-Za-z]{4,}", why.messages[-1]["content"])
     path = tmp_path / "sales.tsv"
@@ -195,6 +196,7 @@ def test_english_numbers_read_exactly_as_python_wrote_them(x):
 def test_money_is_written_in_the_merchants_currency_the_locales_way(lang, currency, written):
     v = translator(lang, currency)
     assert v.money(1150.499) == written and v.money(-1150.499) == "-" + written and v.money(None) == "—"
+    assert v.money(1150.499, sign=True) == "+" + written and v.money(-1150.499, sign=True) == "-" + written
 
 
 @pytest.mark.parametrize(("message", "code"), [
