@@ -29,8 +29,14 @@ def distance_words(change_pct: float) -> str:
     return f"{abs(change_pct):.0f}% {'above' if change_pct >= 0 else 'below'}"
 
 
+def _english_value(key: str, value: object) -> object:
+    if key in MONEY:
+        return f"{value:.2f}"
+    if key == "stock":
+        return f"{value:.0f}"
+    return distance_words(value) if key == "distance" else value  # type: ignore[arg-type]
+
+
 def english(kind: str, values: dict) -> str:
     """The note in English: amounts with two decimals, the stock as a whole count, a distance in words."""
-    words = {k: f"{v:.2f}" if k in MONEY else f"{v:.0f}" if k == "stock" else distance_words(v) if k == "distance"
-             else v for k, v in values.items()}
-    return NOTE_TEXTS[kind].format(**words)
+    return NOTE_TEXTS[kind].format(**{k: _english_value(k, v) for k, v in values.items()})

@@ -110,12 +110,12 @@ class Timer:
                 self.useful.append(int(self._mask[row].sum()))
 
 
-def profile_path(dtype: str, switches: dict, products, history) -> tuple[list[dict], dict]:
-    """One row per batch size, and the prices at the largest batch (sku -> price)."""
+def profile_path(dtype: str, switches: dict, products, history) -> list[dict]:
+    """One row per batch size, each with its prices (sku -> price)."""
     lm = load_model(None, dtype=dtype, **switches)
     policy = LLMPolicy(lm)
     score_frames(products.head(4), history, policy, batch_size=4)  # warm-up outside the timings
-    rows, prices = [], {}
+    rows = []
     for batch in BATCHES:
         timer = Timer()
         hooks = timer.attach(lm.model)
@@ -129,7 +129,7 @@ def profile_path(dtype: str, switches: dict, products, history) -> tuple[list[di
         rows.append({"batch": batch, "seconds": seconds, "skus": len(out), "timer": timer,
                      "useful_gflop": prefill_flops(config, timer.useful) / 1e9,
                      "executed_gflop": prefill_flops(config, timer.executed) / 1e9, "prices": prices})
-    return rows, prices
+    return rows
 
 
 def main() -> None:
@@ -140,7 +140,7 @@ def main() -> None:
     for dtype in dtypes:
         reference = None
         for name, switches in PATHS.items():
-            rows, prices = profile_path(dtype, switches, products, history)
+            rows = profile_path(dtype, switches, products, history)
             reference = reference or rows[0]["prices"]
             for r in rows:
                 t: Timer = r["timer"]

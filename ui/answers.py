@@ -74,7 +74,7 @@ def note_words(kind: str, values: dict, v: Voice) -> str | None:
     distance = (v._("{pct} above") if change >= 0 else v._("{pct} below")).format(pct=v.pct(abs(change) / 100))
     words = {"price": v.money(values.get("price")), "seen": v.money(values.get("seen")), "distance": distance,
              "stock": v.num(values.get("stock", 0.0), 0)}
-    return v._(NOTES[kind]).format(**{k: words[k] for k in words if "{" + k + "}" in NOTES[kind]})
+    return v._(NOTES[kind]).format(**words)  # a template leaves out the words it does not name
 
 
 def _flag_words(flag: str, rec: Recommendation, v: Voice) -> str:
