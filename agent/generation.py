@@ -108,6 +108,28 @@ def generate_batch(lm: LoadedModel, prompts: list[list[dict]] | list[str], max_n
     return texts
 
 
+def copy_generate(lm: LoadedModel, prompt: list[dict], max_new_tokens: int, lookup: int = 10) -> str:
+    """One greedy answer for one prompt, alone (no padding, no fill-up rows), decoded with prompt lookup.
+
+    For answers that mostly copy their prompt, like the message reader's ("unit_cost: $6.50" copies the
+    message's "$6.50"): transformers' prompt lookup decoding (`prompt_lookup_num_tokens`) proposes the next
+    `lookup` tokens from where the last tokens occur in the prompt and the model checks them all in one
+    forward pass, keeping those greedy decoding agrees with. Why not `generate_batch`: the chat reads one
+    message at a time, and that function computes four rows of a padded length to make a row's answer
+    independent of its batch, four times the work for one message. This path's answer is the same whatever
+    else is asked, because it is always computed alone.
+    """
+    ids = _token_ids(lm, [prompt], max(1, (getattr(lm.model.config, "max_position_embeddings", None) or 2048)
+                                       - max_new_tokens))[0]
+    inputs = torch.tensor([ids], device=lm.model.device)
+    with torch.inference_mode():
+        out = lm.model.generate(input_ids=inputs, attention_mask=torch.ones_like(inputs),
+                                max_new_tokens=max_new_tokens, do_sample=False, temperature=None, top_k=None,
+                                top_p=None, pad_token_id=lm.tokenizer.pad_token_id,
+                                prompt_lookup_num_tokens=lookup or None)
+    return lm.tokenizer.decode(out[0, len(ids):], skip_special_tokens=True)
+
+
 def _fixed_shape_generate(lm: LoadedModel, ids: list[list[int]], max_length: int, seed: int,
                           options_for: Callable[[list[int]], dict[str, Any]]) -> Iterator[tuple[list[int], Any]]:
     """Generates for every prompt with the batch-invariant shapes of `generate_batch`'s docstring.

@@ -26,6 +26,7 @@ model reads every held-out message and the first `--llm-train` train ones (those
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import importlib.util
 import json
@@ -41,15 +42,42 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from finetune.message_data import FIELDS, MessageRecord, build_messages  # noqa: E402
+from finetune.message_data import FIELDS, GoldFacts, MessageRecord, build_messages  # noqa: E402
 from ui.facts import MerchantFacts, read_message  # noqa: E402
 from ui.message import extract  # noqa: E402
-from ui.message_reader import ADAPTER_DIR, MessageReader, combine, from_answer  # noqa: E402
+from ui.message_reader import ADAPTER_DIR, MessageReader, from_answer, merged  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
+BLIND_DIR = ROOT / "bench" / "data"
+# The blind sets: messages and gold facts written by helpers who were told not to read the generator, the
+# matcher, the reader's training data or the tests ("blind dev": what the second train family's failures were
+# read from; "blind test": read by nobody before its numbers below; see bench/data/README.md).
+BLIND_SETS = {"blind dev": "blind_messages_dev.jsonl", "blind test": "blind_messages_test.jsonl"}
 FILES_DIR = ROOT / "tests" / "data"
 LANGS = ("en", "zh")
 BASELINE_REV = "4c6f7a4"  # main before issue 16's message reader: the matcher as found
+
+
+@dataclasses.dataclass(frozen=True)
+class WrittenMessage:
+    """A message of a blind set: what `evaluate` reads of a `MessageRecord`."""
+
+    message: str
+    language: str
+    facts: GoldFacts
+    split: str
+
+
+def blind_records() -> list[WrittenMessage]:
+    """Every message of the blind sets that exist under bench/data/, with its set's name as its split."""
+    out = []
+    for split, name in BLIND_SETS.items():
+        path = BLIND_DIR / name
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                out.append(WrittenMessage(row["message"], row["language"], GoldFacts(**row["facts"]), split))
+    return out
 
 
 def matcher_at(rev: str):
@@ -273,13 +301,22 @@ def render(result: dict) -> str:
 
     lines += ["**Every field right, held-out phrasings:** " + "; ".join(
         f"{name} {all_right(res, 'heldout')}" for name, res in readers.items()) + ".", ""]
+    if any(_cell(res, "blind test", lang) for res in readers.values() for lang in LANGS):
+        lines += ["**Every field right, blind test messages:** " + "; ".join(
+            f"{name} {all_right(res, 'blind test')}" for name, res in readers.items()) + ".", ""]
     invented = sum(c["fields"][f]["invented"] for s in now.values() for c in s.values() for f in FIELDS)
     lines += [f"Values read for fields a message does not state, matcher now: {invented} in all; the invented "
               "rows below give each reader's.", ""]
     head = ["field"] + [f"{name}, {lang}" for name in names for lang in LANGS]
     rule = "|---|" + "---:|" * (len(head) - 1)
-    for split, title in (("heldout", "Held-out phrasings"),
+    for split, title in (("blind test", "Blind test messages (written by a helper who never saw either reader's "
+                                        "wordings; read by nobody before these numbers)"),
+                         ("blind dev", "Blind dev messages (the same kind of set; the second train family's "
+                                       "wordings and the matcher-first rule were read from its failures)"),
+                         ("heldout", "Held-out phrasings"),
                          ("train", "Train phrasings (the matcher was tuned on them, the LLM trained on them)")):
+        if not any(_cell(readers[name], split, lang) for name in names for lang in LANGS):
+            continue
         cols = [_cell(readers[name], split, lang) for name in names for lang in LANGS]
 
         def fmt(c: dict | None, num: str, den: str, field: str) -> str:
@@ -334,7 +371,7 @@ def llm_readings(records: list[MessageRecord], reader: MessageReader, batch: int
                 raise SystemExit(f"the LLM reader could not answer: {reader.active}")
             mine = from_answer(answer, text)
             alone[text] = (lambda _t, ex=mine: ex)
-            both[text] = (lambda t, ex=mine: ex if ex.question == "reset" else combine(ex, extract(t)))
+            both[text] = (lambda t, ex=mine: merged(ex, extract(t)))
             ms[text] = each
     return alone, both, ms
 
@@ -351,7 +388,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=RESULTS / "merchant.md")
     args = ap.parse_args()
     command = "python bench/merchant.py" + "".join(f" {a}" for a in sys.argv[1:])
-    records = build_messages(args.train, args.heldout, args.seed)
+    records = build_messages(args.train, args.heldout, args.seed) + blind_records()
     as_found = matcher_at(args.baseline_rev) if args.baseline_rev else None
     readers = {}
     if as_found:
@@ -366,7 +403,7 @@ def main() -> None:
         if reader.load() is None:
             result["llm_reader"] = f"not available ({reader.active})"
         else:
-            subset = [r for r in records if r.split == "heldout"] + [r for r in records if r.split == "train"][
+            subset = [r for r in records if r.split != "train"] + [r for r in records if r.split == "train"][
                 :args.llm_train]
             alone, both, ms = llm_readings(subset, reader)
             readers["LLM alone"] = evaluate(subset, readers=alone, ms_each=ms)

@@ -43,6 +43,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from finetune.message_layouts import MORE_NAMES, plain_number, sales_block
 from finetune.message_phrases import APPROX, CURRENCIES, ITEMS, JOINS, NAMES, PHRASES, SALE_JOINS, WHEN
 
 __all__ = ["PHRASES", "WHEN", "GoldFacts", "GoldSale", "MessageRecord", "build_messages", "make_message",
@@ -157,6 +158,7 @@ def _round(v: float, rng: random.Random) -> float:
 
 FACTOR = {"cost": (0.3, 0.75), "competitor": (0.85, 1.2), "current": (0.9, 1.1), "min_price": (0.7, 0.95),
           "max_price": (1.1, 1.5), "what_if": (0.8, 1.3), "sale": (0.8, 1.25)}
+FACTOR |= {"cur_named": FACTOR["current"], "cost_named": FACTOR["cost"]}
 
 
 class _Writer:
@@ -228,16 +230,24 @@ class _Builder:
         options = joints[self.lang][SPLITS.index(self.split)]
         out = parts[0]
         for part in parts[1:]:
+            if part.startswith("\n") or out.endswith("\n"):  # a pasted block stands on its own lines
+                out = out.rstrip() + "\n" + part.lstrip("\n")  # a block's closing newline ends its line
+                continue
             j = self.rng.choice(options)
             out += j + (part[:1].upper() + part[1:] if j.strip() == "." else part)
-        return out
+        return out.strip()
 
     # each method returns the text of one clause and records its gold fact
 
+    def draw_name(self) -> tuple[str, str]:
+        """(surface, gold) of a product name; train messages also draw from the second family's names."""
+        pool = NAMES[self.lang] + ([(n, n) for n in MORE_NAMES[self.lang]] if self.split == "train" else [])
+        return self.rng.choice(pool)
+
     def name(self) -> str:
-        surface, gold = self.rng.choice(NAMES[self.lang])
+        surface, gold = self.draw_name()
         self.facts["name"] = gold
-        return self.pick("name").format(name=surface)
+        return self.pick("name").format(name=surface, bare=gold)
 
     def money_clause(self, slot: str, key: str) -> str:
         value = self.value(slot)
@@ -252,7 +262,11 @@ class _Builder:
             self.spans[key] = self.w.last
         self.facts[key] = value
         field = "cost" if "{cost}" in template else "p"
-        return template.format(**{field: text})
+        words = {field: text}
+        if "{bare}" in template:  # a clause that names the product too ("my {bare} cost me {cost} each")
+            words["bare"] = self.draw_name()[1]
+            self.facts["name"] = words["bare"]
+        return template.format(**words)
 
     def pct_clause(self, slot: str, key: str) -> str:
         value = self.rng.choice([5, 10, 15, 20, 25, 30, 35, 40, 50])
@@ -273,6 +287,8 @@ class _Builder:
             units = self.rng.choice([self.rng.randint(3, 99), self.rng.randint(100, 999), self.rng.randint(1000, 5000)])
             rows.append((times[k], units, price))
         self.facts["sales"] = [{"units": float(u), "price": p} for _, u, p in rows]
+        if self.split == "train" and n > 1 and self.rng.random() < 0.35:
+            return self.pasted_sales(rows)
         rows = [(k, *row) for k, row in enumerate(rows)]
         told = list(reversed(rows)) if n > 1 and self.rng.random() < 0.2 else rows  # newest first, sometimes
         clauses, spans = [], {}
@@ -284,6 +300,15 @@ class _Builder:
                                            item=self.rng.choice(ITEMS[self.lang])).strip())
         self.spans["sales"] = [spans[k] for k in range(n)]  # oldest first, like the facts
         return self.join(clauses, SALE_JOINS)
+
+    def pasted_sales(self, rows: list[tuple[str, int, float]]) -> str:
+        """The sales rows as lines or a table (`finetune.message_layouts`), oldest first; a train-only layout."""
+        self.ids.append(f"{self.lang}.layout.t0")
+        plain = self.rng.random() < 0.5  # a spreadsheet's bare numbers, else the merchant's own amounts
+        texts = [(str(u) if plain else self.w.count(u), plain_number(p) if plain else self.w.amount(p))
+                 for _, u, p in rows]
+        self.spans["sales"] = texts
+        return "\n" + sales_block(self.lang, texts, ITEMS[self.lang], self.rng) + "\n"
 
     def question(self, kind: Question) -> str:
         self.facts["question"] = kind
@@ -297,11 +322,16 @@ class _Builder:
 
 
 def _full(b: _Builder) -> list[str]:
-    parts = [b.name()] if b.rng.random() < 0.75 else []
-    facts = [lambda: b.money_clause("cost", "unit_cost"), b.sales]
+    train = b.split == "train"  # every draw for the second train family sits behind this test: held-out
+    parts = [b.name()] if b.rng.random() < 0.75 else []  # messages stay exactly what they were
+    named = train and not parts and b.rng.random() < 0.7  # the product named inside the cost or price clause
+    cost_slot = "cost_named" if named and b.rng.random() < 0.5 else "cost"
+    facts = [lambda: b.money_clause(cost_slot, "unit_cost"), b.sales]
     if b.rng.random() < 0.5:
         facts.append(lambda: b.money_clause("competitor", "competitor_price"))
-    if b.rng.random() < 0.2:
+    if named and cost_slot == "cost":
+        facts.append(lambda: b.money_clause("cur_named", "current_price"))
+    elif b.rng.random() < (0.45 if train else 0.2):
         facts.append(lambda: b.money_clause("current", "current_price"))
     b.rng.shuffle(facts)
     parts += [f() for f in facts]
@@ -311,15 +341,20 @@ def _full(b: _Builder) -> list[str]:
 
 
 def _partial(b: _Builder) -> list[str]:
-    choice = b.rng.choice(["cost", "sales", "competitor", "current", "cost+sales"])
+    choice = b.rng.choice(["cost", "sales", "competitor", "current", "cost+sales"]
+                          + (["cost+current", "cur_named", "cost_named+competitor"] if b.split == "train" else []))
     parts = []
-    if "cost" in choice:
+    if choice.startswith("cost_named"):
+        parts.append(b.money_clause("cost_named", "unit_cost"))
+    if choice == "cur_named":
+        parts.append(b.money_clause("cur_named", "current_price"))
+    if "cost" in choice.split("+"):
         parts.append(b.money_clause("cost", "unit_cost"))
     if "sales" in choice:
         parts.append(b.sales())
-    if choice == "competitor":
+    if choice.endswith("competitor"):
         parts.append(b.money_clause("competitor", "competitor_price"))
-    if choice == "current":
+    if choice.endswith("current"):
         parts.append(b.money_clause("current", "current_price"))
     return parts
 
@@ -344,16 +379,27 @@ def _follow_up(b: _Builder) -> list[str]:
     return [b.question(kind)]
 
 
+def _chatter(b: _Builder) -> list[str]:
+    """Small talk that states nothing and asks nothing ("thanks!", "我再想想"): the gold is empty."""
+    return [b.pick("chatter")]
+
+
 KINDS = [(_full, 0.45), (_partial, 0.2), (_guardrails, 0.15), (_follow_up, 0.2)]
+TRAIN_KINDS = KINDS + [(_chatter, 0.04)]
 
 
 def make_message(lang: Language, split: Split, rng: random.Random) -> MessageRecord:
     b = _Builder(lang, split, rng)
-    kind = rng.choices([k for k, _ in KINDS], weights=[w for _, w in KINDS])[0]
+    kinds = TRAIN_KINDS if split == "train" else KINDS
+    kind = rng.choices([k for k, _ in kinds], weights=[w for _, w in kinds])[0]
     parts = kind(b)
-    if kind is not _follow_up and rng.random() < 0.2:
+    if split == "train" and len(parts) > 2 and rng.random() < 0.15:  # facts as a list, one per line
+        bullet = rng.choice(["", "- ", "• "])
+        text = "\n".join(p.strip("\n") if "\n" in p else bullet + p for p in parts)
+    elif kind not in (_follow_up, _chatter) and rng.random() < 0.2:
         parts.insert(0, b.pick("greeting"))
-        text = parts[0] + (" " if lang == "en" else "") + b.join(parts[1:], JOINS)
+        space = "\n" if parts[1].startswith("\n") else " " if lang == "en" else ""
+        text = parts[0] + space + b.join(parts[1:], JOINS)
     else:
         text = b.join(parts, JOINS)
     if lang == "en":
@@ -380,5 +426,5 @@ def phrase_ids(split: Split) -> set[str]:
     """Every phrasing id of a split's family (whether or not a sample used it)."""
     ids = {f"{lang}.{slot}.{split[0]}{i}" for lang, slots in PHRASES.items() for slot, pair in slots.items()
            for i in range(len(pair[SPLITS.index(split)]))}
-    return ids | {f"{lang}.when.{split[0]}{i}" for lang, pair in WHEN.items()
-                  for i in range(len(pair[SPLITS.index(split)]))}
+    ids |= {f"{lang}.when.{split[0]}{i}" for lang, pair in WHEN.items() for i in range(len(pair[SPLITS.index(split)]))}
+    return ids | ({f"{lang}.layout.t0" for lang in PHRASES} if split == "train" else set())

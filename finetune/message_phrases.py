@@ -196,3 +196,75 @@ JOINS = {"en": ([", ", ". ", " and "], ["; ", " - ", ", plus "]), "zh": (["，",
 SALE_JOINS = {"en": ([" and ", ", then ", ", "], ["; ", " while "]), "zh": (["，", "；"], ["，然后", "，接着"])}
 APPROX = {"en": ["about ", "around ", "roughly ", "~"], "zh": ["大约", "大概", "差不多"]}
 CURRENCIES = {"en": ["USD", "USD", "EUR", "EUR", "GBP", "CNY", None], "zh": ["CNY", "CNY", "CNY", "USD", None]}
+
+# --- the second train family (issue 16, second reader) ------------------------------------------------------
+# Wordings written after the first reader misread plainer, chattier messages: prices said as "I sell them for",
+# a product named inside another clause ("my {bare} cost me ..."), guardrails and questions said the way people
+# talk. Train family only: the held-out lists above are unchanged, and none of these repeats a held-out
+# wording (tests/finetune/test_message_data.py). {bare} is a product name without its article.
+MORE_TRAIN: dict[str, dict[str, list[str]]] = {
+    "en": {
+        "name": ["({bare})", "{bare} btw", "it's for my {bare}", "re: {bare}", "about my {bare}:",
+                 "I make {bare}", "question about my {bare}"],
+        "cost": ["supplier price is {cost}", "my cost is like {cost}", "materials run me {cost}", "cost {cost}/unit",
+                 "{cost} in materials per piece", "costs {cost} all in", "supplier charges me {cost}"],
+        "current": ["I sell them for {p}", "they go for {p}", "retail is {p}", "I'm charging {p}", "asking {p}",
+                    "selling at {p} each", "priced at {p}", "they sell at {p}", "I charge {p} each",
+                    "{p} is what I charge", "Current price: {p}", "price: {p}"],
+        "cur_named": ["I'm selling {bare} at {p}", "{bare} go for {p}", "I charge {p} for {bare}",
+                      "my {bare} sell for {p}", "I sell {bare} for {p}", "{bare} are priced at {p}",
+                      "I'm asking {p} for the {bare}"],
+        "cost_named": ["my {bare} cost me {cost} each", "{bare} cost {cost} to make", "the {bare} cost me {cost}",
+                       "each of my {bare} costs {cost}"],
+        "competitor": ["the other seller charges {p}", "the big brands charge {p}", "competitors are around {p}",
+                       "on eBay similar ones are {p}", "Etsy sellers ask {p}", "Competitor: {p}",
+                       "a bigger brand sells one for {p}", "the store across town charges {p}"],
+        "min_price": ["floor {p}", "minimum {p}", "at least {p}", "Floor: {p}", "price floor of {p}"],
+        "max_price": ["ceiling {p}", "maximum {p}", "price ceiling {p}", "I'd rather not exceed {p}",
+                      "Ceiling: {p}", "top price {p}"],
+        "min_margin": ["gross margin above {pct}", "Min margin: {pct}",
+                       "margins of {pct} or more"],
+        "max_change": ["keep any price move within {pct}", "no price change over {pct} at a time",
+                       "don't move the price more than {pct}", "Max change: {pct}"],
+        "q_price": ["is my price right?", "too high?", "should I raise it?", "should I lower the price?",
+                    "thoughts on price?", "which price is better?", "suggest a price?", "any idea what price to set?",
+                    "what should it be?", "am I charging too little?"],
+        "q_what_if": ["what would happen if I went to {p}?", "what would {p} do?", "if I charged {p}, what happens?",
+                      "what happens to my sales if I charge {p}?", "thinking of going to {p}, good idea?",
+                      "what if i charged {p}", "what would happen to profit at {p}?"],
+        "q_why_lower": ["why shouldn't I go lower?", "why not drop the price?", "why not undercut them?"],
+        "q_why_higher": ["why not raise it more?", "why can't I charge more?", "why not push the price up?"],
+        "q_elasticity": ["how much would demand drop if I raise the price?", "how price sensitive are my customers?",
+                         "will I lose customers if I go up?"],
+        "q_reset": ["forget that, new product", "ok new product", "let's do another product"],
+        "chatter": ["thanks!", "ok got it", "cool, thanks", "let me think about it", "sounds good", "great, thank you",
+                    "makes sense"],
+    },
+    "zh": {
+        "name": ["（{bare}）", "说的是{bare}", "我家{bare}", "关于{bare}", "我做{bare}的"],
+        "cost": ["一个成本{cost}左右", "成本：{cost}", "{cost}一个的成本"],
+        "current": ["卖{p}", "现在卖{p}一个", "售价{p}", "零售价{p}", "我卖{p}", "卖价{p}", "售价：{p}",
+                    "目前卖{p}一件"],
+        "cur_named": ["我家{bare}卖{p}", "{bare}现在卖{p}", "{bare}售价{p}", "我的{bare}卖{p}一个"],
+        "cost_named": ["{bare}进价{cost}", "我的{bare}成本{cost}", "{bare}一个成本{cost}", "做{bare}成本{cost}"],
+        "competitor": ["淘宝上同款卖{p}", "拼多多同类{p}", "竞品才卖{p}", "对手店铺卖{p}", "友商卖{p}", "京东上卖{p}",
+                       "竞品：{p}"],
+        "min_price": ["最低{p}", "不能低于{p}"],
+        "max_price": ["最高{p}", "不能高于{p}", "上限{p}"],
+        "min_margin": ["毛利不低于{pct}", "毛利至少{pct}", "利润率得有{pct}"],
+        "max_change": ["每次调价别超过{pct}", "价格变动别超过{pct}"],
+        "q_price": ["这个价格合适吗？", "要不要降价？", "能不能再涨点？", "该怎么调？", "定多少钱好？",
+                    "建议卖多少？", "我这价格合适吗", "帮忙推荐一个价格"],
+        "q_what_if": ["如果卖{p}会怎样？", "涨到{p}会怎样？", "要是降到{p}呢", "假如定价{p}，利润会怎么样？",
+                      "如果定价到{p}，销量会变成多少？"],
+        "q_why_lower": ["为什么不建议我降价？", "为啥不卖低点？"],
+        "q_why_higher": ["为啥不卖贵一点？", "卖贵点为啥不行？"],
+        "q_elasticity": ["顾客对价格敏感吗？", "客户对价格有多敏感？"],
+        "q_reset": ["忘掉前面的，新产品", "换个商品", "重新来"],
+        "chatter": ["好的谢谢", "明白了", "收到", "我再想想", "谢谢！", "好的，了解"],
+    },
+}
+for _lang, _slots in MORE_TRAIN.items():
+    for _slot, _words in _slots.items():
+        _train, _held = PHRASES[_lang].setdefault(_slot, ([], []))
+        _train.extend(w for w in _words if w not in _train)

@@ -20,7 +20,14 @@ from env.context import DEFAULT_MAX_CHANGE
 from ui.facts import MerchantFacts
 from ui.i18n import N_, Voice
 
-FOLLOW_UPS = N_("You can ask: *what if I charge $…?* · *why not lower?* · *set my floor margin to 30%*.")
+FOLLOW_UPS = N_("You can ask: *what if I charge {example}?* · *why not lower?* · *set my floor margin to 30%*.")
+
+
+def follow_ups(price: float, v: Voice) -> str:
+    """What the merchant can ask next, with a what-if price 10% above `price` in the merchant's own currency
+    and locale, so the example can be sent back as it is written ("what if I charge €13.00?")."""
+    example = round(price * 1.1) if price >= 20 else round(price * 1.1, 1)
+    return v._(FOLLOW_UPS).format(example=v.money(example))
 
 # texts the agent writes that the chat shows as they are in English: fixed words, translated by their msgid
 AGENT_TEXTS = (
@@ -271,7 +278,7 @@ def answer_text(rec: Recommendation, v: Voice) -> str:
         if rec.price_test is not None:
             lines.append(v._("- **Price test.** {plan}").format(plan=price_test_plan(rec.price_test, v)))
     lines.append(v._("- Confidence: {confidence}.").format(confidence=v._(rec.confidence)))
-    lines += ["", v._(FOLLOW_UPS)]
+    lines += ["", follow_ups(rec.price, v)]
     return "\n".join(lines)
 
 
@@ -324,5 +331,6 @@ def elasticity_text(evidence: Evidence, v: Voice) -> str:
         lines.append(v._("- Not well identified: your prices varied too little, so the estimate leans on the prior "
                          "elasticity {prior} of a typical product. A price test would pin it down.").format(
                              prior=v.num(PRIOR_ELASTICITY, 1)))
-    lines += ["", v._(FOLLOW_UPS)]
+    lo, hi = evidence.search_range
+    lines += ["", follow_ups(evidence.at_current.price if evidence.at_current else (lo + hi) / 2, v)]
     return "\n".join(lines)

@@ -39,6 +39,28 @@ from dataclasses import dataclass, field, replace
 
 from price_parser import Price
 
+from ui.message_cues import (
+    AMOUNT0,
+    CUES,
+    GAP,
+    MAX_AMOUNTS,
+    MAX_TIMES,
+    NAME_EN,
+    NAME_ZH,
+    NEWEST_FIRST,
+    PCT0,
+    PCT_CUES,
+    PCT_POST_CUES,
+    POST_CUES,
+    QUESTIONS,
+    SALE_PU,
+    SALE_UP,
+    TIME0,
+    WHAT_IF,
+    A,
+    P,
+)
+
 # --- normalising -------------------------------------------------------------------------------------
 
 _FULLWIDTH = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, "％": "%", "．": ".", "＄": "$",
@@ -96,9 +118,9 @@ def _num(name: str) -> str:
 
 
 _CUR_PRE = r"(?:US\$|\$|€|£|¥|人民币|(?<![A-Za-z])(?:USD|EUR|GBP|CNY|RMB)(?![A-Za-z]))"
-_CUR_POST = r"(?:€|£|元|块钱|块|美元|(?:USD|EUR|GBP|CNY|RMB|dollars?|euros?|pounds?|yuan|bucks)(?![A-Za-z]))"
+_CUR_POST = r"(?:€|£|元|块钱|块|美元|(?:USD|EUR|GBP|CNY|RMB|dollars?|euros?|pounds?|quid|yuan|bucks)(?![A-Za-z]))"
 # what a currency mark means (ISO 4217). "¥" is read as the yuan: the chat's languages are English and Chinese
-_CURRENCY_OF = (("USD", r"US\$|\$|USD|dollars?|bucks|美元"), ("EUR", r"€|EUR|euros?"), ("GBP", r"£|GBP|pounds?"),
+_CURRENCY_OF = (("USD", r"US\$|\$|USD|dollars?|bucks|美元"), ("EUR", r"€|EUR|euros?"), ("GBP", r"£|GBP|pounds?|quid"),
                 ("CNY", r"¥|CNY|RMB|人民币|元|块钱|块|yuan"))
 
 
@@ -108,15 +130,11 @@ def currency_code(mark: str | None) -> str | None:
     return next((code for code, marks in _CURRENCY_OF if re.fullmatch(marks, mark, re.I)), None) if mark else None
 
 
+_SP = r"[^\S\n]"  # a space inside one amount: never a line break (a pasted table's cells are not a range)
 _TOKEN = re.compile(
-    rf"(?P<pctpre>百分之)?(?P<pre>{_CUR_PRE})?\s?(?<![\d.,]){_num('a')}"
-    rf"(?:(?:-|–|\s*(?:to|到|至|~)\s*){_CUR_PRE}?\s?(?<![\d.,]){_num('b')})?"
-    rf"(?P<post>\s?{_CUR_POST})?(?P<pct>\s?(?:%|percent|per\s?cent))?", re.I)
-_AMOUNT0, _PCT0, _TIME0 = 0xE200, 0xE600, 0xE100  # one private-use character per amount / percentage / time
-_MAX_TIMES, _MAX_AMOUNTS = 0x100, 0x400  # so the three ranges never meet; a message past them is read in part
-A = "([\uE200-\uE5FF])"  # an amount in the skeleton
-P = "([\uE600-\uE9FF])"  # a percentage
-_STOP = "\uE100-\uE9FF.;!?。；！？\n"  # what a cue's gap may not cross: another placeholder or a sentence end
+    rf"(?P<pctpre>百分之)?(?P<pre>{_CUR_PRE})?{_SP}?(?<![\d.,]){_num('a')}"
+    rf"(?:(?:-|–|{_SP}*(?:to|到|至|~){_SP}*){_CUR_PRE}?{_SP}?(?<![\d.,]){_num('b')})?"
+    rf"(?P<post>{_SP}?{_CUR_POST})?(?P<pct>{_SP}?(?:%|percent|per{_SP}?cent))?", re.I)
 
 
 def _value(number: str) -> float:
@@ -131,82 +149,6 @@ class _Amount:
     pct: bool
 
 
-# --- relations on the skeleton ---------------------------------------------------------------------
-
-_NOT_UNITS = r"(?!(?:weeks?|days?|months?|years?|periods?|times)\b)"
-# units first: "I sold 120 at $12", "120 mugs at $12", "120 units for $12", "120 sold for $12 each", "120 @ 12"
-_SALE_UP = [re.compile(A + r"(?:\s+" + _NOT_UNITS + r"[A-Za-z][\w-]{0,30}){0,2}?\s*"
-                       r"(?:\s(?:at|for)(?:\s+a\s+price\s+of)?(?![A-Za-z])|@)\s*" + A, re.I),
-            re.compile(r"卖(?:了|出)\s*" + A + r"\s*(?:件|个|单|份)?\s*[，,]?\s*(?:售价|价格|单价|每个|每件)\s*"
-                       r"(?:是|为|:)?\s*" + A),
-            re.compile(A + r"\s*(?:件|个|单|份)\s*[，,]\s*(?:售价|价格|单价)\s*(?:是|为|:)?\s*" + A),
-            re.compile(r"销量\s*" + A + r"\s*[，,]?\s*(?:售价|价格|单价)\s*(?:是|为|:)?\s*" + A)]
-# price first: "以12卖出120个", "12的价格卖了120件", "价格12，销量120"
-_SALE_PU = [re.compile(r"以\s*" + A + r"\s*(?:的价格)?\s*卖(?:出|了)\s*" + A),
-            re.compile(A + r"\s*的价格\s*卖(?:出|了)?\s*" + A),
-            re.compile(r"(?:售价|价格|单价)\s*" + A + r"\s*[，,]?\s*销量\s*" + A),
-            re.compile(r"(?:售价|价格|单价)\s*(?:是|为)?\s*" + A + r"\s*[，,]?\s*卖(?:了|出)\s*" + A),
-            re.compile(r"\b(?:price|charged|was)\s*" + A + r"\s*,?\s*(?:and\s+)?(?:I\s+)?sold\s*" + A, re.I)]
-
-# "I spend $4 per unit" is a cost, "I spend $200 on ads" is not: these cues need a per-unit word after the amount
-_PER_UNIT = r"[^.;!?。；！？\n]{0,25}\b(?:each|per|apiece|a\s+(?:unit|piece|item))\b"
-# "max 500 a month" is a quantity, not a price
-_NOT_A_COUNT = r"(?!\s*(?:units?|pcs|pieces|items|orders|sales|per|a\s+(?:month|week|day))\b)"
-_CUES: dict[str, str] = {
-    "unit_cost": r"\bcosts?\b(?:\s+(?:me|us))?|\bunit\s+cost\b|\bcogs\b|\bI\s+pay\b|\b(?:purchase|buying)\s+price\b|"
-                 r"\bI\s+(?:spend|paid)\b(?=" + _PER_UNIT + ")|成本价?|进价|出厂价|批发价",
-    "competitor_price": r"\bcompetitors?(?:'s)?\b|\bthe\s+competition\b|\bcompeting\s+sellers?\b|"
-                        r"\bmarket\s+leader\b|\bsimilar\s+(?:sellers?|listings?)\b|\bgoing\s+rate\b|"
-                        r"\bnext\s+to\s+mine\b|\bmarket\s+price\b|\bcompeting\s+products?\b|"
-                        r"竞争对手|竞争者|竞争店铺|竞争品牌|竞品|对手|同款|市场价",
-    "current_price": r"\bcurrently\b|\bright\s+now\b|\bnow\b|\btoday\b|\bcurrent\s+price\b|\bI\s+charge\b|"
-                     r"\bI\s+sell\s+it\s+(?:for|at)\b|\bmy\s+price\s+is\b|\bI'?m\s+(?:selling\s+)?at\b|"
-                     r"\bat\s+the\s+moment\b|\bI\s+have\s+it\s+at\b|\bwe\s+charge\b|\bit\s+sells\s+for\b|"
-                     r"\b(?:selling|retail|our)\s+price\b|\bmsrp\b|\brrp\b|"
-                     r"现在卖|现在|目前售价|目前|当前价格|当前|零售价|我们的价格",
-    "min_price": r"\bnever\s+(?:go\s+)?below\b|\bnot\s+below\b|\bat\s+least\b|\bmin(?:imum)?\s+price\b|"
-                 r"\bprice\s+floor\b|\bfloor\s+price\b|\bfloor\s+at\b|\bno\s+lower\s+than\b|"
-                 r"\b(?:keep\s+it|stay)\s+above\b|地板价|最低价|不要低于|不低于|不能低于|价格至少|最低卖|价格下限",
-    "max_price": r"\bnever\s+(?:go\s+)?above\b|\bnot\s+above\b|\bat\s+most\b|\bmax(?:imum)?\s+price\b|"
-                 r"\bprice\s+ceiling\b|\bceiling\b|\bno\s+higher\s+than\b|\bnever\s+more\s+than\b|"
-                 r"\bstay\s+below\b|\bmax\b(?=\s?[\uE200-\uE5FF]" + _NOT_A_COUNT + ")|"
-                 r"最高价|不要超过|不超过|价格上限|上限|价格最高|最高卖",
-}
-_PCT_CUES: dict[str, str] = {
-    "min_margin": r"\bmargins?\b|利润率|毛利率",
-    "max_change": r"\bchanges?\b|\bmoves?\b|调价|变动|幅度|最多调|最多变",
-}
-# cues written right after their amount (no word between): "it's $5 to make one", "a 30% minimum margin",
-# "no more than 10% change per week"
-_POST_CUES: dict[str, str] = {"unit_cost": r"to\s+(?:make|produce)\b"}
-_PCT_POST_CUES: dict[str, str] = {"min_margin": r"(?:minimum\s+)?margin\b", "max_change": r"change\b"}
-_WHAT_IF = re.compile(r"(?:\bwhat\s+if\b|\bhow\s+about\b|\bwhat\s+about\b|\band\s+if\b|\bwhat\s+happens\s+at\b|"
-                      r"如果|要是|假如)[^" + _STOP + r"]{0,30}?" + A + r"|卖\s*" + A + r"\s*会怎样", re.I)
-_GAP = r"[^" + _STOP + r"]{0,30}?"
-
-_QUESTIONS: list[tuple[str, re.Pattern]] = [
-    ("reset", re.compile(r"\b(?:start\s+(?:over|again|fresh)|new\s+(?:product|item)|reset|"
-                         r"forget\s+(?:it|that|everything)|clear\s+everything)\b|"
-                         r"重新开始|换个产品|换一个产品|清空|清除所有|重来", re.I)),
-    ("why_lower", re.compile(r"\bwhy\s+not\s+(?:go\s+|a\s+)?(?:lower|cheaper|less)\b|\bwhy\s+not\s+cut\b|"
-                             r"为什么不(?:更|卖|再)?(?:低|降价|便宜)", re.I)),
-    ("why_higher", re.compile(r"\bwhy\s+not\s+(?:go\s+|charge\s+|a\s+)?(?:higher|more)\b|\bwhy\s+not\s+raise\b|"
-                              r"为什么不(?:更|卖|再)?(?:高|涨价|贵|提价)", re.I)),
-    ("elasticity", re.compile(r"sensitiv|elastic|responsive|敏感|弹性", re.I)),
-    ("price", re.compile(r"\bwhat\s+(?:should\s+I\s+charge|price)\b|\bbest\s+price\b|\brecommend|"
-                         r"\bhow\s+much\s+should\b|\bwhat\s+should\s+the\s+price\s+be\b|"
-                         r"\boptimal\s+price\b|\bsuggest\b|\bgive\s+me\s+a\s+price\b|"
-                         r"定什么价|卖多少钱|最优价格|什么价格|建议.{0,4}价|定价多少|推荐.{0,3}价|"
-                         r"最佳售价|卖什么价", re.I)),
-]
-_NAME_EN = re.compile(r"\b(?:I\s+sell|we\s+sell|selling|product\s+is|product:|item\s+is|listing\s+is\s+for|"
-                      r"I'?ve\s+got)\s+"
-                      r"(?!(?:(?:an?|the|some)\s+)?(?:it|them|this|that|these|those|questions?|problems?|issues?|doubts?)\b)"
-                      r"(?:an?\s+|the\s+|some\s+)?"
-                      r"([A-Za-z][\w '&/-]{1,79}?)(?=\s*(?:[,.;:!?(]|—|-\s|\bthat\b|\bfor\b|\bat\b|\band\b|$))", re.I)
-_NAME_ZH = re.compile(r"(?:我卖|我在卖|我们卖|我的产品是|产品是|产品[:：]|商品是|商品[:：])"
-                      r"\s*([^\s，。,.;；:：!！?？\d\uE000-\uF8FF]{1,20}?)"
-                      r"(?=[，。,.;；!！?？]|$|成本|进价)")
 
 
 @dataclass
@@ -249,6 +191,8 @@ def numbers_in(text: str) -> list[float]:
     for m in re.finditer(r"\d[\d.,]*\d|\d", text):
         s = m.group()
         found.append(_value(s))
+        if "," in s and not re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+,\d{1,2}", s):
+            found += [float(piece) for piece in s.split(",") if re.fullmatch(r"\d+(?:\.\d+)?", piece)]
         for dec, group in ((".", ","), (",", ".")):
             candidate = s.replace(group, "").replace(dec, ".")
             if re.fullmatch(r"\d+(?:\.\d+)?", candidate):
@@ -295,7 +239,7 @@ def _time_order(sales: list[tuple[int, int, tuple[float, float]]], skeleton: str
     to: fewest separators (commas, full stops, "and", "then") between them, then fewest characters."""
     rows = [row for _, _, row in sales]
     if len(sales) < 2 or len(times) != len(sales) or len({kind for _, (kind, _) in times}) != 1:
-        return rows
+        return rows[::-1] if NEWEST_FIRST.search(skeleton) else rows
     owner = []
     for pos, _ in times:
         gaps = [skeleton[pos + 1:start] if pos < start else skeleton[end:pos] for start, end, _ in sales]
@@ -312,28 +256,28 @@ def _skeleton(text: str) -> tuple[str, list[_Amount], list[tuple[int, tuple]]]:
     times: list[tuple[int, int, tuple]] = []
     for pattern, rank in _TIMES:
         for m in pattern.finditer(text):
-            if len(times) < _MAX_TIMES and not any(s < m.end() and m.start() < e for s, e, _ in times):
+            if len(times) < MAX_TIMES and not any(s < m.end() and m.start() < e for s, e, _ in times):
                 times.append((m.start(), m.end(), rank(m)))
     masked = list(text)
     for i, (s, e, _) in enumerate(sorted(times)):
-        masked[s:e] = [chr(_TIME0 + i)] + ["\0"] * (e - s - 1)
+        masked[s:e] = [chr(TIME0 + i)] + ["\0"] * (e - s - 1)
     masked_text = "".join(masked)
     amounts: list[_Amount] = []
     out, last = [], 0
     for m in _TOKEN.finditer(masked_text):
-        if len(amounts) == _MAX_AMOUNTS:
+        if len(amounts) == MAX_AMOUNTS:
             break
         value = _value(m["a"])
         if m["b"]:
             value = round((value + _value(m["b"])) / 2, 6)
         pct = bool(m["pct"] or m["pctpre"])
         out.append(masked_text[last:m.start()])
-        out.append(chr((_PCT0 if pct else _AMOUNT0) + len(amounts)))
+        out.append(chr((PCT0 if pct else AMOUNT0) + len(amounts)))
         amounts.append(_Amount(value, bool(m["pre"] or m["post"]), pct))
         last = m.end()
     out.append(masked_text[last:])
     skeleton = "".join(out).replace("\0", "")
-    time_at = [(skeleton.index(chr(_TIME0 + i)), rank) for i, (_, _, rank) in enumerate(sorted(times))]
+    time_at = [(skeleton.index(chr(TIME0 + i)), rank) for i, (_, _, rank) in enumerate(sorted(times))]
     return skeleton, amounts, time_at
 
 
@@ -351,23 +295,26 @@ def amount_value(text: str) -> _Amount | None:
 
 
 def _index(ch: str) -> int:
-    return ord(ch) - (_PCT0 if ord(ch) >= _PCT0 else _AMOUNT0)
+    return ord(ch) - (PCT0 if ord(ch) >= PCT0 else AMOUNT0)
 
 
 def extract(text: str) -> Extraction:
     """The facts `text` states (see the module's docstring); numbers not in the message are dropped."""
     text = normalise(text)
     ex = Extraction(language=language_of(text))
-    for kind, pattern in _QUESTIONS:
+    for kind, pattern in QUESTIONS:
         if pattern.search(text):
             ex.question = kind
             break
     if ex.question == "reset":
         return ex
-    skeleton, amounts, times = _skeleton(text)
+    from ui.pasted_table import pasted_sales  # imported here: that module reads this one's amounts and times
+
+    table = pasted_sales(text)  # sales pasted as a table are read by their columns, the rest as sentences
+    skeleton, amounts, times = _skeleton(table[1] if table else text)
     used: set[int] = set()
 
-    m = _WHAT_IF.search(skeleton)
+    m = WHAT_IF.search(skeleton)
     if m:
         at = _index(m[1] or m[2])
         ex.what_if = amounts[at].value
@@ -375,7 +322,7 @@ def extract(text: str) -> Extraction:
         ex.question = "what_if" if ex.question in (None, "price") else ex.question
 
     sales = []
-    for patterns, units_first in ((_SALE_UP, True), (_SALE_PU, False)):
+    for patterns, units_first in ((SALE_UP, True), (SALE_PU, False)):
         for pattern in patterns:
             for m in pattern.finditer(skeleton):
                 i, j = _index(m[1]), _index(m[2])
@@ -385,13 +332,13 @@ def extract(text: str) -> Extraction:
                 used |= {i, j}
                 sales.append((m.start(), m.end(), (u.value, p.value)))
     sales.sort(key=lambda row: row[0])
-    ex.sales = _time_order(sales, skeleton, times)
+    ex.sales = table[0] if table else _time_order(sales, skeleton, times)
 
     claims: dict[int, tuple[int, str]] = {}  # amount -> (distance from its cue, field)
-    for cues, marker, want_pct, after in ((_CUES, A, False, False), (_PCT_CUES, P, True, False),
-                                          (_POST_CUES, A, False, True), (_PCT_POST_CUES, P, True, True)):
+    for cues, marker, want_pct, after in ((CUES, A, False, False), (PCT_CUES, P, True, False),
+                                          (POST_CUES, A, False, True), (PCT_POST_CUES, P, True, True)):
         for key, cue in cues.items():
-            pattern = rf"{marker}(?P<gap>[\s-]{{0,2}})(?:{cue})" if after else rf"(?:{cue})(?P<gap>{_GAP}){marker}"
+            pattern = rf"{marker}(?P<gap>[\s-]{{0,2}})(?:{cue})" if after else rf"(?:{cue})(?P<gap>{GAP}){marker}"
             for m in re.finditer(pattern, skeleton, re.I):
                 i = _index(skeleton[m.start() if after else m.end() - 1])
                 if i in used or amounts[i].pct != want_pct:
@@ -405,7 +352,7 @@ def extract(text: str) -> Extraction:
             value = amounts[i].value
             setattr(ex, key, value / 100 if key in FRACTION_FIELDS else value)
 
-    m = _NAME_EN.search(skeleton) or _NAME_ZH.search(skeleton)
+    m = NAME_EN.search(skeleton) or NAME_ZH.search(skeleton)
     if m:
         ex.name = " ".join(m.group(1).split())
     return ground(ex, text)

@@ -260,3 +260,17 @@ def test_the_evidences_notes_are_written_in_the_merchants_language(assistant):
     assert note_words(kind, values, english) == NOTE_TEXTS[kind].format(
         price=english.money(values["price"]), distance="23% below", seen=english.money(values["seen"]))
     assert "profit still rises towards" in texts(assistant.respond(MUG, ChatState()))  # English: the agent's text
+
+
+@pytest.mark.parametrize(("lang", "currency"), [("en", "EUR"), ("en", None), ("zh", "CNY"), ("zh", "USD")])
+def test_the_follow_up_example_is_in_the_merchants_money_and_reads_back_as_a_what_if(lang, currency):
+    from ui.answers import follow_ups
+    from ui.message import extract
+
+    text = follow_ups(12.0, translator(lang, currency))
+    example = re.search(r"\*([^*]*\d[^*]*)\*", text)[1]  # the what-if question, as the answer writes it
+    assert "$…" not in text and (CJK.search(text) is not None) == (lang == "zh")
+    if currency is not None:
+        assert currency_of(example) == currency
+    asked = extract(example)
+    assert asked.question == "what_if" and asked.what_if == pytest.approx(13.2)

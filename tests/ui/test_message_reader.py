@@ -12,7 +12,7 @@ from finetune.message_data import build_messages
 from finetune.message_reader import answer_for
 from ui.facts import MerchantFacts, read_message
 from ui.message import Extraction, amount_value, extract
-from ui.message_reader import MessageReader, combine, from_answer
+from ui.message_reader import MessageReader, combine, from_answer, merged
 
 
 def _close(a: float | None, b: float | None) -> bool:
@@ -75,12 +75,14 @@ def test_amounts_as_merchants_write_them():
     assert amount_value("$12 and $14") is None
 
 
-def test_the_matcher_fills_what_the_model_left_out_and_the_model_wins_where_both_read():
-    model = Extraction(unit_cost=4.0, question="price")
+def test_the_model_fills_what_the_matcher_left_out_and_the_matcher_wins_where_both_read():
+    model = Extraction(unit_cost=4.0, current_price=9.0, sales=[(120.0, 12.0), (80.0, 14.0)], question="price")
     matcher = Extraction(unit_cost=5.0, competitor_price=13.5, sales=[(120.0, 12.0)], question="elasticity")
-    both = combine(model, matcher)
-    assert both.unit_cost == 4.0 and both.competitor_price == 13.5 and both.sales == [(120.0, 12.0)]
-    assert both.question == "price"
+    both = merged(model, matcher)
+    assert both.unit_cost == 5.0 and both.competitor_price == 13.5 and both.current_price == 9.0
+    assert both.sales == [(120.0, 12.0)]  # a field is taken whole, never merged row by row
+    assert both.question == "elasticity"
+    assert merged(Extraction(unit_cost=4.0), Extraction(question="reset")) == Extraction(question="reset")
     assert combine(Extraction(question="why_lower"), Extraction(what_if=15.0)).what_if is None
 
 
