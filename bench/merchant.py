@@ -4,7 +4,9 @@
 
 The messages and their gold facts come from `finetune.message_data` (seeded; English and Chinese; the
 phrasings split into train and held-out families, so the held-out messages use phrasings the matcher was
-never tuned on). Each message is read from scratch (`ui.facts.read_message` on empty facts) and compared
+never tuned on), and from the two blind sets of `bench/data/` (written by helpers who never saw either
+family; see its README): "blind dev" is where the second round's fixes were read from, "blind test" is the
+honest number. Each message is read from scratch (`ui.facts.read_message` on empty facts) and compared
 field by field with its gold:
 
 * **right when stated**: of the messages that state the field, the share read exactly (amounts to the
