@@ -309,6 +309,7 @@ def resolve_adapter(name_or_path: str | Path | None, adapter: str | Path | None)
 def adapter_layout(folder: Path) -> str:
     """The prompt layout an adapter folder was trained on: its `pricing.json`, else "long" (older adapters)."""
     from agent.prompt import LAYOUT_FILE, LAYOUTS
+    from agent.reader_format import READER_LAYOUT
 
     meta = folder / LAYOUT_FILE
     if not meta.is_file():
@@ -317,8 +318,9 @@ def adapter_layout(folder: Path) -> str:
         layout = json.loads(meta.read_text()).get("prompt", "long")
     except (OSError, ValueError, AttributeError) as err:
         raise ModelNotAvailable(f"adapter {folder}: unreadable {LAYOUT_FILE}: {err}") from err
-    if layout not in LAYOUTS:
-        raise ModelNotAvailable(f"adapter {folder}: unknown prompt layout {layout!r} (known: {', '.join(LAYOUTS)})")
+    if layout not in (*LAYOUTS, READER_LAYOUT):
+        raise ModelNotAvailable(f"adapter {folder}: unknown prompt layout {layout!r} "
+                                f"(known: {', '.join((*LAYOUTS, READER_LAYOUT))})")
     return layout
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from agent.evidence import Evidence, compute_evidence, no_fit_price
 from agent.parsing import parse_price, parse_reason
-from agent.prompt import K_RECENT, compact_answer, render_compact, render_messages
+from agent.prompt import K_RECENT, LAYOUTS, compact_answer, render_compact, render_messages
 from env.context import PricingContext
 
 CONFOUNDED = ("our price has only ever moved together with the competitor's, so what it alone does to sales is "
@@ -70,9 +70,13 @@ class LLMPolicy:
     @property
     def lm(self):
         if self._lm is None:
-            from agent.model import load_model
+            from agent.model import ModelNotAvailable, load_model
 
-            self._lm = load_model(self._model, adapter=self._adapter, dtype=self._dtype)
+            lm = load_model(self._model, adapter=self._adapter, dtype=self._dtype)
+            if lm.prompt_layout not in LAYOUTS:
+                raise ModelNotAvailable(f"adapter {self._adapter}: it was trained to read chat messages (prompt "
+                                        f"layout {lm.prompt_layout!r}), not to price; use a pricing adapter")
+            self._lm = lm
         return self._lm
 
     @property

@@ -16,6 +16,7 @@ Field names are English in both languages: they are the answer's keys, not text 
 from __future__ import annotations
 
 READER_ADAPTER = "message-reader"  # under agent/adapters/
+READER_LAYOUT = "reader"  # the prompt layout its pricing.json names: it reads messages, it does not price
 TEXT_FIELDS = ("name", "unit_cost", "current_price", "competitor_price", "min_price", "max_price",
                "min_margin", "max_change", "what_if_price")
 QUESTIONS = ("price", "what_if", "why_lower", "why_higher", "elasticity", "reset")

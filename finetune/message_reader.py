@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from agent.reader_format import reader_prompt, render_answer
+from agent.reader_format import READER_LAYOUT, reader_prompt, render_answer
 from finetune.config import LoraSettings, _Config
 from finetune.message_data import MessageRecord, build_messages
 from finetune.training import hardware_flags, lora_config, save_adapter, save_json_atomic
@@ -120,7 +120,7 @@ def run_reader_sft(cfg: ReaderRunConfig, progress: bool = True, callbacks: list 
                          peft_config=lora_config(cfg.lora), callbacks=list(callbacks or []))
     resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
     result = trainer.train(resume_from_checkpoint=resume)
-    adapter = save_adapter(trainer.model, out / "adapter", prompt_layout="reader")
+    adapter = save_adapter(trainer.model, out / "adapter", prompt_layout=READER_LAYOUT)
     save_json_atomic(out / "run.json", {
         "command": "reader", "config": cfg.model_dump(), "resumed_from": resume, "examples": len(train),
         "train_metrics": result.metrics, "global_step": trainer.state.global_step,

@@ -30,13 +30,14 @@ import threading
 from dataclasses import fields, replace
 from pathlib import Path
 
-from agent.reader_format import READER_ADAPTER, parse_answer, reader_prompt
+from agent.reader_format import READER_ADAPTER, READER_LAYOUT, parse_answer, reader_prompt
 from ui.message import _TOKEN, Extraction, amount_value, extract, ground, language_of, normalise
 
 log = logging.getLogger("ui.message_reader")
 
 ADAPTER_DIR = Path(__file__).resolve().parent.parent / "agent" / "adapters" / READER_ADAPTER
 MAX_ANSWER_TOKENS = 128  # the longest gold answer of the generated messages is 115 tokens
+PROMPT_LOOKUP = 10  # tokens proposed from the message at a time (`copy_generate`)
 MAX_MESSAGE_CHARS = 1200  # a longer message is read by the matcher alone (the reader was trained on short ones)
 NAME_CHARS = 80
 
@@ -149,7 +150,7 @@ class MessageReader:
         return self.read_many([text])[0]
 
     def read_many(self, texts: list[str]) -> list[Extraction]:
-        """Each text read as `__call__` reads it, the model's answers generated in one batch."""
+        """Each text read as `__call__` reads it."""
         matched = [extract(t) for t in texts]
         todo = [i for i, (t, m) in enumerate(zip(texts, matched, strict=True))
                 if self.mode == "llm" and m.question != "reset" and len(t) <= MAX_MESSAGE_CHARS]
@@ -161,31 +162,28 @@ class MessageReader:
         return out
 
     def answers(self, texts: list[str]) -> list[str | None]:
-        """The model's raw answers (greedy), or Nones when the model cannot be used."""
-        from agent.generation import generate_batch
+        """The model's raw answers (greedy, each message computed alone: `agent.generation.copy_generate`), or
+        Nones when the model cannot be used."""
+        from agent.generation import copy_generate
 
         lm = self.load()
         if lm is None:
             return [None] * len(texts)
         try:
             with self._lock:
-                return generate_batch(lm, [reader_prompt(t) for t in texts], max_new_tokens=MAX_ANSWER_TOKENS)
+                return [copy_generate(lm, reader_prompt(t), MAX_ANSWER_TOKENS, PROMPT_LOOKUP) for t in texts]
         except Exception as err:  # never lose a chat turn to the model: the matcher's reading stands
             log.warning("message reader: generation failed (%s); using the pattern matcher", err)
             return [None] * len(texts)
 
 
 def _load(adapter: Path, model: str | None, dtype: str):
-    from peft import PeftModel
+    """The reader model through the one loader (`agent.model.load_model`: adapter merged, output layer made
+    contiguous, cached), refused unless the adapter was trained to read messages."""
+    from agent.model import ModelNotAvailable, load_model
 
-    from agent.model import contiguous_head, load_base
-
-    if not (adapter / "adapter_model.safetensors").is_file():
-        raise FileNotFoundError(f"no reader adapter at {adapter}")
-    lm = load_base(model, dtype)
-    lm.model = PeftModel.from_pretrained(lm.model, str(adapter), is_trainable=False).merge_and_unload()
-    lm.model.eval()
-    contiguous_head(lm.model)  # the pricing model's prefill fix (agent.model.contiguous_head)
-    lm.tokenizer.padding_side = "left"
-    lm.adapter_id = READER_ADAPTER
+    lm = load_model(model, adapter=adapter, dtype=dtype)
+    if lm.prompt_layout != READER_LAYOUT:
+        raise ModelNotAvailable(f"adapter {adapter}: a pricing adapter (prompt layout {lm.prompt_layout!r}), "
+                                "not the message reader")
     return lm

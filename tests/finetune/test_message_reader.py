@@ -47,6 +47,12 @@ def test_reader_trains_resumes_and_its_adapter_loads(tmp_path):
     answer = reader.answers(["it costs me $4"])[0]
     assert isinstance(answer, str)  # a random model's words: whatever they are, the checks decide what is kept
     assert reader("it costs me $4").unit_cost in (None, 4.0)
+    # one loader for both adapters, and neither is taken for the other
+    from agent.model import ModelNotAvailable
+    from agent.policy import LLMPolicy
+
+    with pytest.raises(ModelNotAvailable, match="read chat messages"):
+        assert LLMPolicy(model="tiny-random", adapter=str(adapter)).lm is None
 
 
 def test_config_file_errors_are_one_line(tmp_path):
