@@ -43,7 +43,7 @@ _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/\d{2,4})?$")
 
 
 def _split(line: str, delimiter) -> list[str]:
-    line = _BULLET.sub("", line).strip().strip("|").strip()
+    line = _BULLET.sub("", line).strip().rstrip(".。").strip("|").strip()  # a table's last line may end a sentence
     cells = delimiter.split(line) if isinstance(delimiter, re.Pattern) else line.split(delimiter)
     return [c.strip() for c in cells]
 

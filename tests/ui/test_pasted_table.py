@@ -19,7 +19,7 @@ from ui.pasted_table import pasted_sales
     # price first, tabs, currencies and thousands separators, catalog aliases ("qty")
     ("price\tweek\tqty\n£15,440\twk1\t68\n£11,726\twk2\t1,133", [(68.0, 15440.0), (1133.0, 11726.0)]),
     # no period column: the order written
-    ("- unit price; orders\n- 12,50 €; 40\n- 11,90 €; 52", [(40.0, 12.5), (52.0, 11.9)]),
+    ("- unit price; orders\n- 12,50 €; 40\n- 11,90 €; 52.", [(40.0, 12.5), (52.0, 11.9)]),
 ])
 def test_pasted_tables_are_read_oldest_first(text, sales):
     assert extract(text).sales == sales
