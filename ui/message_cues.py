@@ -113,6 +113,6 @@ NAME_EN = re.compile(r"\b(?:I\s+sell|we\s+sell|selling|product\s+is|product:|ite
                       r"(?!(?:(?:an?|the|some)\s+)?(?:it|them|this|that|these|those|questions?|problems?|issues?|doubts?)\b)"
                       r"(?:an?\s+|the\s+|some\s+)?"
                       r"([A-Za-z][\w '&/-]{1,79}?)(?=\s*(?:[,.;:!?(]|—|-\s|\bthat\b|\bfor\b|\bat\b|\band\b|$))", re.I)
-NAME_ZH = re.compile(r"(?:我卖|我在卖|我们卖|我的产品是|产品是|产品[:：]|商品是|商品[:：]|我家|说的是|关于|我做)"
+NAME_ZH = re.compile(r"(?:我卖|我在卖|我们卖|我的产品是|产品是|产品[:：]|商品是|商品[:：]|我家|说的是|我做)"
                      r"\s*([^\s，。,.;；:：!！?？\d\uE000-\uF8FF]{1,20}?)"
                      r"(?=[，。,.;；!！?？]|$|成本|进价|卖|售价|现在|的$|的[，。])")

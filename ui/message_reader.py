@@ -110,8 +110,13 @@ def combine(first: Extraction, fallback: Extraction) -> Extraction:
 
 def merged(model: Extraction, matched: Extraction) -> Extraction:
     """What the chat keeps of one message: the matcher's reading, the model's filling what the matcher left
-    out (see the module's docstring for why the matcher goes first); a reset the matcher heard stands alone."""
-    return matched if matched.question == "reset" else combine(matched, model)
+    out (see the module's docstring for why the matcher goes first); a reset the matcher heard stands alone.
+    Sales are the one field taken from whichever reader found more rows (each row of either is already checked
+    against the message): a matcher that read two of three rows missed the third's wording."""
+    if matched.question == "reset":
+        return matched
+    out = combine(matched, model)
+    return replace(out, sales=model.sales) if len(model.sales) > len(matched.sales) else out
 
 
 class MessageReader:

@@ -80,7 +80,8 @@ def test_the_model_fills_what_the_matcher_left_out_and_the_matcher_wins_where_bo
     matcher = Extraction(unit_cost=5.0, competitor_price=13.5, sales=[(120.0, 12.0)], question="elasticity")
     both = merged(model, matcher)
     assert both.unit_cost == 5.0 and both.competitor_price == 13.5 and both.current_price == 9.0
-    assert both.sales == [(120.0, 12.0)]  # a field is taken whole, never merged row by row
+    assert both.sales == [(120.0, 12.0), (80.0, 14.0)]  # the reading with more rows, whole, never row by row
+    assert merged(model, Extraction(sales=[(1.0, 2.0), (3.0, 4.0)])).sales == [(1.0, 2.0), (3.0, 4.0)]
     assert both.question == "elasticity"
     assert merged(Extraction(unit_cost=4.0), Extraction(question="reset")) == Extraction(question="reset")
     assert combine(Extraction(question="why_lower"), Extraction(what_if=15.0)).what_if is None
