@@ -44,6 +44,8 @@ SALE_PU = [re.compile(r"以\s*" + A + r"\s*(?:的价格)?\s*卖(?:出|了)\s*" +
 _PER_UNIT = r"[^.;!?。；！？\n]{0,25}\b(?:each|per|apiece|a\s+(?:unit|piece|item))\b"
 # "max 500 a month" is a quantity, not a price
 _NOT_A_COUNT = r"(?!\s*(?:units?|pcs|pieces|items|orders|sales|per|a\s+(?:month|week|day))\b)"
+# the words between "I sell" and its "at" / "for": one clause, no amount, not across "and" into another seller's
+_OWN = r"(?:(?!\b(?:and|competitors?|rivals?|similar)\b)[^,.;:!?\n\uE200-\uE9FF])"
 CUES: dict[str, str] = {
     "unit_cost": r"\bcosts?\b(?:\s+(?:me|us))?|\bunit\s+cost\b|\bcogs\b|\bI\s+pay\b|\b(?:purchase|buying)\s+price\b|"
                  r"\bI\s+(?:spend|paid)\b(?=" + _PER_UNIT + ")|" r"\bsupplier\s+(?:price\s+is|charges\s+me)\b|"
@@ -56,10 +58,12 @@ CUES: dict[str, str] = {
     "current_price": r"\bcurrently\b|\bright\s+now\b|\bnow\b|\btoday\b|\bcurrent\s+price\b|\bI\s+charge\b|"
                      r"\bI\s+sell\s+it\s+(?:for|at)\b|\bmy\s+price\s+is\b|\bI'?m\s+(?:selling\s+)?at\b|"
                      r"\bat\s+the\s+moment\b|\bI\s+have\s+it\s+at\b|\bwe\s+charge\b|\bit\s+sells\s+for\b|"
-                     r"\b(?:selling|retail|our)\s+price\b|\bmsrp\b|\brrp\b|\bsell\s+(?:them\s+|it\s+)?for\b|"
-                     r"\b(?:go|sell)\s+for\b|\bretail\s+is\b|\bI'?m\s+(?:charging|asking)\b|\basking\b|"
-                     r"\bselling\s+(?:them\s+|it\s+)?at\b|\bpriced\s+at\b|\bsell\s+(?:them\s+|it\s+)?at\b|"
-                     r"\bI(?:'?m)?\s+sell(?:ing)?\b[^,.;:!?\n\uE200-\uE9FF]{1,40}?\b(?:at|for)\b|"
+                     r"\b(?:selling|retail|our)\s+price\b|\bmsrp\b|\brrp\b|\bretail\s+is\b|\bI'?m\s+(?:charging|asking)\b|"
+                     r"\basking\b|\bpriced\s+at\b|"
+                     # the merchant's own selling ("I'm selling them at", "my candles go for"), never a rival's:
+                     # "similar listings go for $25" and "the competitor is selling at $17" are competitor prices
+                     r"\b(?:I|we)(?:'?m|'?re)?\s+sell(?:ing)?\b" + _OWN + r"{1,40}?\b(?:at|for)\b|"
+                     r"\b(?:they|my|our)\b" + _OWN + r"{0,40}?\b(?:go|sell)\s+(?:for|at)\b|"
                      r"现在卖|现在|目前售价|目前|当前价格|当前|零售价|我们的价格|卖价|售价[:：]|我卖(?=\s*[\uE200-\uE5FF])",
     "min_price": r"\bnever\s+(?:go\s+)?below\b|\bnot\s+below\b|\bat\s+least\b|\bmin(?:imum)?\s+price\b|"
                  r"\bprice\s+floor\b|\bfloor\s+price\b|\bfloor\s+at\b|\bno\s+lower\s+than\b|"
