@@ -43,7 +43,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from finetune.message_layouts import MORE_NAMES, plain_number, sales_block
+from finetune.message_layouts import MORE_NAMES, sales_block
+from finetune.message_numbers import amount_text, digits, number_text, plain_number
 from finetune.message_phrases import APPROX, CURRENCIES, ITEMS, JOINS, NAMES, PHRASES, SALE_JOINS, WHEN
 
 __all__ = ["PHRASES", "WHEN", "GoldFacts", "GoldSale", "MessageRecord", "build_messages", "make_message",
@@ -104,38 +105,6 @@ class MessageRecord(BaseModel):
     spans: dict = Field(default_factory=dict)
 
 
-# --- numbers and amounts as merchants write them ----------------------------------------------------
-
-
-def _digits(value: float, decimals: int, thousands: str, point: str) -> str:
-    text = f"{value:,.{decimals}f}"  # "1,150.00"
-    return text.replace(",", "\0").replace(".", point).replace("\0", thousands)
-
-
-def _number_text(value: float, rng: random.Random, comma_decimal: bool) -> str:
-    """One way to write `value`: decimals only if it has cents (or sometimes ".00"), grouped thousands or not."""
-    decimals = 0 if value == int(value) and rng.random() < 0.8 else 2
-    grouped = value >= 1000 and rng.random() < 0.8
-    if comma_decimal:
-        return _digits(value, decimals, "." if grouped else "", ",")
-    return _digits(value, decimals, "," if grouped else "", ".")
-
-
-def _amount_text(value: float, currency: str | None, lang: str, rng: random.Random, form: int = -1,
-                 comma: bool = False) -> str:
-    """An amount with its currency in one of the ways merchants write it (`form`: which; -1 any)."""
-    n = _number_text(value, rng, comma)
-    if currency is None:
-        return n
-    forms = {"USD": ([f"${n}", f"${n}", f"{n} USD", f"USD {n}", f"{n} dollars"] if lang == "en"
-                     else [f"${n}", f"USD {n}", f"{n}美元", f"${n}", f"US${n}"]),
-             "EUR": [f"€{n}", f"{n} €", f"{n}€", f"EUR {n}", f"{n} EUR", f"{n} euros"],
-             "GBP": [f"£{n}", f"£{n}", f"GBP {n}", f"{n} GBP"],
-             "CNY": ([f"{n}元", f"¥{n}", f"{n}块", f"RMB {n}", f"{n}元", f"CNY {n}"] if lang == "zh"
-                     else [f"¥{n}", f"CNY {n}", f"RMB {n}", f"{n} yuan", f"{n} RMB"])}[currency]
-    return forms[form % len(forms)] if form >= 0 else rng.choice(forms)
-
-
 def _scale(rng: random.Random) -> float:
     """The price level of one product: mostly under 100, some in the hundreds, a few in the thousands."""
     r = rng.random()
@@ -172,7 +141,7 @@ class _Writer:
 
     def amount(self, value: float, approx_ok: bool = False) -> str:
         form = self.form if self.rng.random() < 0.8 else -1
-        text = _amount_text(value, self.currency, self.lang, self.rng, form, self.comma)
+        text = amount_text(value, self.currency, self.lang, self.rng, form, self.comma)
         self.last = text  # the amount as written, without "about"
         if approx_ok and self.rng.random() < 0.25:
             if self.lang == "zh" and self.rng.random() < 0.4:
@@ -186,7 +155,7 @@ class _Writer:
             return None
         lo = float(int(value))
         hi = lo + self.rng.choice([1.0, 2.0, 4.0]) if lo < 100 else lo + self.rng.choice([10.0, 20.0, 50.0])
-        a, b = _number_text(lo, self.rng, False), _number_text(hi, self.rng, False)
+        a, b = number_text(lo, self.rng, False), number_text(hi, self.rng, False)
         if self.lang == "zh":
             text = self.rng.choice([f"{a}到{b}元", f"{a}-{b}元", f"{a}~{b}块"])
         else:
@@ -196,7 +165,7 @@ class _Writer:
 
     def count(self, value: int) -> str:
         sep = ("." if self.currency == "EUR" and self.rng.random() < 0.3 else ",") if self.rng.random() < 0.8 else ""
-        return _digits(float(value), 0, sep, ".")
+        return digits(float(value), 0, sep, ".")
 
     def pct(self, value: int) -> str:
         if self.lang == "zh":

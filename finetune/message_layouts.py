@@ -91,8 +91,3 @@ def sales_block(lang: str, rows: list[tuple[str, str]], items: list[str], rng: r
         cell = {"when": w, "units": u, "price": p}
         out.append(sep.join(cell[c] for c in columns))
     return "\n".join(out)
-
-
-def plain_number(value: float) -> str:
-    """A number as a spreadsheet column writes it: no grouping, cents only when there are cents."""
-    return f"{value:.0f}" if value == int(value) else f"{value:.2f}"

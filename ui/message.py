@@ -26,6 +26,10 @@ set used only to order sales rows and to keep date digits out of amounts (a date
 phrasings of `finetune.message_data` only; the held-out phrasings measure how far they carry
 (bench/results/merchant.md).
 
+Times and amounts are read by `ui.message_text` (shared with the pasted-table reader and the LLM reader's
+checks), the cue words are `ui.message_cues`, and a table pasted into the message is read by its columns
+(`ui.pasted_table`) before the sentences are.
+
 Nothing is invented: `ground` drops every number that does not appear in the message (a range's midpoint
 counts as appearing), and `extract` applies it to its own output, as any other reader (the LLM reader to
 come) must.
@@ -36,8 +40,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, replace
-
-from price_parser import Price
 
 from ui.message_cues import (
     AMOUNT0,
@@ -60,95 +62,16 @@ from ui.message_cues import (
     A,
     P,
 )
-
-# --- normalising -------------------------------------------------------------------------------------
-
-_FULLWIDTH = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, "％": "%", "．": ".", "＄": "$",
-                            "￥": "¥", "～": "~", "＠": "@", "－": "-"})
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-def language_of(text: str) -> str:
-    """"zh" for a message with Chinese characters in it, else "en" (the two languages the chat answers in)."""
-    return "zh" if _CJK.search(text) else "en"
-
-
-def normalise(text: str) -> str:
-    """Full-width digits and symbols as ASCII; the Chinese comma "，" is kept (it is never a thousands separator)."""
-    return text.translate(_FULLWIDTH)
-
-
-# --- times ---------------------------------------------------------------------------------------------
-
-_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-           "november", "december"]
-_MONTH = r"(?:" + "|".join(m[:3] + f"(?:{m[3:]})?" if len(m) > 3 else m for m in _MONTHS) + r")\b"
-_SMALL = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "两": 2, "二": 2, "三": 3, "四": 4,
-          "五": 5, "六": 6}
-
-
-def _month(name: str) -> int:
-    return next(i for i, m in enumerate(_MONTHS, 1) if m.startswith(name.lower()[:3]))
-
-
-# (pattern, rank): the rank is (kind, value); sales rows are reordered only when all their ranks share a kind
-_TIMES: list[tuple[re.Pattern, object]] = [
-    (re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)"),
-     lambda m: ("iso", int(m[1]) * 10000 + int(m[2]) * 100 + int(m[3]))),
-    (re.compile(r"(?<![\d.,])(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(" + _MONTH + r")", re.I),
-     lambda m: ("date", _month(m[2]) * 100 + int(m[1]))),
-    (re.compile(r"(" + _MONTH + r")\s+(\d{1,2})(?:st|nd|rd|th)(?!\w)", re.I),
-     lambda m: ("date", _month(m[1]) * 100 + int(m[2]))),
-    (re.compile(r"(?<![\d.,])(\d{1,2})月(\d{1,2})[日号]"), lambda m: ("date", int(m[1]) * 100 + int(m[2]))),
-    (re.compile(r"(?<![\d.,])(\d{1,2})月(?:份)?"), lambda m: ("month", int(m[1]))),
-    (re.compile(r"\bin\s+(" + _MONTH + r")", re.I), lambda m: ("month", _month(m[1]))),
-    (re.compile(r"\b(\d{1,2}|one|two|three|four|five|six)\s+(?:weeks?|months?)\s+ago\b", re.I),
-     lambda m: ("rel", -(_SMALL.get(m[1].lower()) or int(m[1])))),
-    (re.compile(r"(\d{1,2}|[两二三四五六])周前"), lambda m: ("rel", -(_SMALL.get(m[1]) or int(m[1])))),
-    (re.compile(r"\blast\s+(?:week|month)\b|上周|上个月", re.I), lambda m: ("rel", -1)),
-    (re.compile(r"\bthis\s+(?:week|month)\b|这周|本周|这个月|本月", re.I), lambda m: ("rel", 0)),
-]
-
-# --- amounts -------------------------------------------------------------------------------------------
-
-def _num(name: str) -> str:
-    """A number: "1,150", "1.150,00", "12,50", "6.50", "1150" (a thousands separator is used consistently)."""
-    return (rf"(?P<{name}>\d{{1,3}}(?P<{name}sep>[,.])\d{{3}}(?:(?P={name}sep)\d{{3}})*(?:[.,]\d{{1,2}})?"
-            rf"|\d+(?:[.,]\d{{1,2}})?)(?!\d)")
-
-
-_CUR_PRE = r"(?:US\$|\$|€|£|¥|人民币|(?<![A-Za-z])(?:USD|EUR|GBP|CNY|RMB)(?![A-Za-z]))"
-_CUR_POST = r"(?:€|£|元|块钱|块|美元|(?:USD|EUR|GBP|CNY|RMB|dollars?|euros?|pounds?|quid|yuan|bucks)(?![A-Za-z]))"
-# what a currency mark means (ISO 4217). "¥" is read as the yuan: the chat's languages are English and Chinese
-_CURRENCY_OF = (("USD", r"US\$|\$|USD|dollars?|bucks|美元"), ("EUR", r"€|EUR|euros?"), ("GBP", r"£|GBP|pounds?|quid"),
-                ("CNY", r"¥|CNY|RMB|人民币|元|块钱|块|yuan"))
-
-
-def currency_code(mark: str | None) -> str | None:
-    """The ISO code of a currency mark as `_TOKEN` captures it ("€", " USD", "元"), None for none."""
-    mark = (mark or "").strip()
-    return next((code for code, marks in _CURRENCY_OF if re.fullmatch(marks, mark, re.I)), None) if mark else None
-
-
-_SP = r"[^\S\n]"  # a space inside one amount: never a line break (a pasted table's cells are not a range)
-_TOKEN = re.compile(
-    rf"(?P<pctpre>百分之)?(?P<pre>{_CUR_PRE})?{_SP}?(?<![\d.,]){_num('a')}"
-    rf"(?:(?:-|–|{_SP}*(?:to|到|至|~){_SP}*){_CUR_PRE}?{_SP}?(?<![\d.,]){_num('b')})?"
-    rf"(?P<post>{_SP}?{_CUR_POST})?(?P<pct>{_SP}?(?:%|percent|per{_SP}?cent))?", re.I)
-
-
-def _value(number: str) -> float:
-    value = Price.fromstring(number).amount_float
-    return float(value) if value is not None else float(number.replace(",", ""))
-
-
-@dataclass
-class _Amount:
-    value: float
-    money: bool  # written with a currency
-    pct: bool
-
-
+from ui.message_text import (
+    TIMES,
+    TOKEN,
+    Amount,
+    currency_code,
+    language_of,
+    normalise,
+    number_value,
+)
+from ui.pasted_table import pasted_sales
 
 
 @dataclass
@@ -176,7 +99,7 @@ FRACTION_FIELDS = ("min_margin", "max_change")
 
 def currency_of(text: str) -> str | None:
     """The currency of the first amount in `text` written with one ("about €12" -> "EUR"), else None."""
-    for m in _TOKEN.finditer(normalise(text)):
+    for m in TOKEN.finditer(normalise(text)):
         code = currency_code(m["pre"] or m["post"])
         if code is not None:
             return code
@@ -190,16 +113,16 @@ def numbers_in(text: str) -> list[float]:
     found: list[float] = []
     for m in re.finditer(r"\d[\d.,]*\d|\d", text):
         s = m.group()
-        found.append(_value(s))
+        found.append(number_value(s))
         if "," in s and not re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+,\d{1,2}", s):
             found += [float(piece) for piece in s.split(",") if re.fullmatch(r"\d+(?:\.\d+)?", piece)]
         for dec, group in ((".", ","), (",", ".")):
             candidate = s.replace(group, "").replace(dec, ".")
             if re.fullmatch(r"\d+(?:\.\d+)?", candidate):
                 found.append(float(candidate))
-    for m in _TOKEN.finditer(text):
+    for m in TOKEN.finditer(text):
         if m["b"]:
-            found.append((_value(m["a"]) + _value(m["b"])) / 2)
+            found.append((number_value(m["a"]) + number_value(m["b"])) / 2)
     return found
 
 
@@ -251,10 +174,10 @@ def _time_order(sales: list[tuple[int, int, tuple[float, float]]], skeleton: str
     return [rows[k] for k in sorted(range(len(rows)), key=lambda k: when[k])]
 
 
-def _skeleton(text: str) -> tuple[str, list[_Amount], list[tuple[int, tuple]]]:
+def _skeleton(text: str) -> tuple[str, list[Amount], list[tuple[int, tuple]]]:
     """The message with each time and each amount replaced by one placeholder character."""
     times: list[tuple[int, int, tuple]] = []
-    for pattern, rank in _TIMES:
+    for pattern, rank in TIMES:
         for m in pattern.finditer(text):
             if len(times) < MAX_TIMES and not any(s < m.end() and m.start() < e for s, e, _ in times):
                 times.append((m.start(), m.end(), rank(m)))
@@ -262,36 +185,23 @@ def _skeleton(text: str) -> tuple[str, list[_Amount], list[tuple[int, tuple]]]:
     for i, (s, e, _) in enumerate(sorted(times)):
         masked[s:e] = [chr(TIME0 + i)] + ["\0"] * (e - s - 1)
     masked_text = "".join(masked)
-    amounts: list[_Amount] = []
+    amounts: list[Amount] = []
     out, last = [], 0
-    for m in _TOKEN.finditer(masked_text):
+    for m in TOKEN.finditer(masked_text):
         if len(amounts) == MAX_AMOUNTS:
             break
-        value = _value(m["a"])
+        value = number_value(m["a"])
         if m["b"]:
-            value = round((value + _value(m["b"])) / 2, 6)
+            value = round((value + number_value(m["b"])) / 2, 6)
         pct = bool(m["pct"] or m["pctpre"])
         out.append(masked_text[last:m.start()])
         out.append(chr((PCT0 if pct else AMOUNT0) + len(amounts)))
-        amounts.append(_Amount(value, bool(m["pre"] or m["post"]), pct))
+        amounts.append(Amount(value, bool(m["pre"] or m["post"]), pct))
         last = m.end()
     out.append(masked_text[last:])
     skeleton = "".join(out).replace("\0", "")
     time_at = [(skeleton.index(chr(TIME0 + i)), rank) for i, (_, _, rank) in enumerate(sorted(times))]
     return skeleton, amounts, time_at
-
-
-def amount_value(text: str) -> _Amount | None:
-    """The one amount `text` writes ("$1,150", "12,50 €", "6-7元" as its midpoint 6.5, "30%" as 30 with
-    `pct`), read the way `extract` reads amounts in a message; None unless `text` is exactly one amount."""
-    text = normalise(text).strip()
-    m = _TOKEN.fullmatch(text)
-    if not m:
-        return None
-    value = _value(m["a"])
-    if m["b"]:
-        value = round((value + _value(m["b"])) / 2, 6)
-    return _Amount(value, bool(m["pre"] or m["post"]), bool(m["pct"] or m["pctpre"]))
 
 
 def _index(ch: str) -> int:
@@ -308,8 +218,6 @@ def extract(text: str) -> Extraction:
             break
     if ex.question == "reset":
         return ex
-    from ui.pasted_table import pasted_sales  # imported here: that module reads this one's amounts and times
-
     table = pasted_sales(text)  # sales pasted as a table are read by their columns, the rest as sentences
     skeleton, amounts, times = _skeleton(table[1] if table else text)
     used: set[int] = set()

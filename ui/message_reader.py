@@ -31,7 +31,8 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from agent.reader_format import READER_ADAPTER, READER_LAYOUT, parse_answer, reader_prompt
-from ui.message import _TOKEN, Extraction, amount_value, extract, ground, language_of, normalise
+from ui.message import Extraction, extract, ground
+from ui.message_text import TOKEN, amount_value, language_of, normalise
 
 log = logging.getLogger("ui.message_reader")
 
@@ -48,7 +49,7 @@ class _Written:
 
     def __init__(self, plain: str):
         self.plain = plain
-        self.free = [a.value for m in _TOKEN.finditer(plain) if (a := amount_value(m.group())) is not None]
+        self.free = [a.value for m in TOKEN.finditer(plain) if (a := amount_value(m.group())) is not None]
 
     def take(self, span: str):
         """The amount `span` writes, if the message writes it and that writing is not used yet; else None."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 
 from agent.catalog.schema import canonical_names
-from ui.message import _MONTH, _TIMES, _month, amount_value
+from ui.message_text import MONTH, TIMES, amount_value, month_number
 
 CHAT_HEADERS = {  # header words of a chat table that the catalog's aliases do not cover
     "units": ("orders", "sales", "pcs", "units_sold", "volume", "销量", "数量", "卖出", "件数", "销售量", "单量",
@@ -37,7 +37,7 @@ _BULLET = re.compile(r"^\s*(?:[-*•]\s+)?")
 _COUNT = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)\s*[^\d\s.,]{0,3}")
 _WEEKDAYS = (("mon", "周一", "星期一"), ("tue", "周二", "星期二"), ("wed", "周三", "星期三"), ("thu", "周四", "星期四"),
              ("fri", "周五", "星期五"), ("sat", "周六", "星期六"), ("sun", "周日", "星期日", "周天"))
-_MONTH_DAY = re.compile(rf"^({_MONTH})\.?\s+(\d{{1,2}})$", re.I)
+_MONTH_DAY = re.compile(rf"^({MONTH})\.?\s+(\d{{1,2}})$", re.I)
 _NUMBERED = re.compile(r"^(?:wk|week|w|第)\s*(\d{1,3})\s*周?$", re.I)
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/\d{2,4})?$")
 
@@ -64,15 +64,15 @@ def _time_key(cell: str) -> tuple[str, int] | None:
         for i, names in enumerate(words):
             if text.lower().startswith(names[0]) or text in names[1:]:
                 return kind, i
-    for pattern, kind, value in ((_MONTH_DAY, "date", lambda m: _month(m[1]) * 100 + int(m[2])),
+    for pattern, kind, value in ((_MONTH_DAY, "date", lambda m: month_number(m[1]) * 100 + int(m[2])),
                                  (_NUMBERED, "week", lambda m: int(m[1])),
                                  (_US_DATE, "date", lambda m: int(m[1]) * 100 + int(m[2]))):
         m = pattern.match(text)
         if m:
             return kind, value(m)
-    if re.fullmatch(_MONTH + r"\.?", text, re.I):
-        return "month", _month(text)
-    for pattern, rank in _TIMES:
+    if re.fullmatch(MONTH + r"\.?", text, re.I):
+        return "month", month_number(text)
+    for pattern, rank in TIMES:
         m = pattern.search(text)
         if m:
             return rank(m)

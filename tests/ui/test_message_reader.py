@@ -11,8 +11,9 @@ from agent.reader_format import NOTHING, parse_answer, render_answer
 from finetune.message_data import build_messages
 from finetune.message_reader import answer_for
 from ui.facts import MerchantFacts, read_message
-from ui.message import Extraction, amount_value, extract
+from ui.message import Extraction, extract
 from ui.message_reader import MessageReader, combine, from_answer, merged
+from ui.message_text import amount_value
 
 
 def _close(a: float | None, b: float | None) -> bool:
