@@ -26,12 +26,18 @@ STOP = "\uE100-\uE9FF.;!?。；！？\n"  # what a cue's gap may not cross: anot
 
 _NOT_UNITS = r"(?!(?:weeks?|days?|months?|years?|periods?|times)\b)"
 # units first: "I sold 120 at $12", "120 mugs at $12", "120 units for $12", "120 sold for $12 each", "120 @ 12"
+_ZH_UNIT = r"(?:件|个|单|份|瓶|盒|包|袋|杯|双|套)"
 SALE_UP = [re.compile(A + r"(?:\s+" + _NOT_UNITS + r"[A-Za-z][\w-]{0,30}){0,2}?\s*"
                        r"(?:\s(?:at|for)(?:\s+a\s+price\s+of)?(?![A-Za-z])|@)\s*" + A, re.I),
             re.compile(r"卖(?:了|出)\s*" + A + r"\s*(?:件|个|单|份)?\s*[，,]?\s*(?:售价|价格|单价|每个|每件)\s*"
                        r"(?:是|为|:)?\s*" + A),
             re.compile(A + r"\s*(?:件|个|单|份)\s*[，,]\s*(?:售价|价格|单价)\s*(?:是|为|:)?\s*" + A),
-            re.compile(r"销量\s*" + A + r"\s*[，,]?\s*(?:售价|价格|单价)\s*(?:是|为|:)?\s*" + A)]
+            re.compile(r"销量\s*" + A + r"\s*[，,]?\s*(?:售价|价格|单价)\s*(?:是|为|:)?\s*" + A),
+            # "15件@35", "卖了12件（24元）", "出了80瓶，卖35"
+            re.compile(A + r"\s*" + _ZH_UNIT + r"?\s*@\s*" + A),
+            re.compile(r"卖(?:了|出)\s*" + A + r"\s*" + _ZH_UNIT + r"?\s*[（(]\s*" + A + r"\s*[）)]"),
+            re.compile(r"出了\s*" + A + r"\s*" + _ZH_UNIT + r"?\s*[，,]\s*卖\s*" + A),
+            re.compile(A + r"\s*" + _ZH_UNIT + r"\s*[，,]\s*卖\s*" + A)]
 # price first: "以12卖出120个", "12的价格卖了120件", "价格12，销量120"
 SALE_PU = [re.compile(r"以\s*" + A + r"\s*(?:的价格)?\s*卖(?:出|了)\s*" + A),
             re.compile(A + r"\s*的价格\s*卖(?:出|了)?\s*" + A),

@@ -47,6 +47,8 @@ def month_number(name: str) -> int:
 TIMES: list[tuple[re.Pattern, object]] = [
     (re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)"),
      lambda m: ("iso", int(m[1]) * 10000 + int(m[2]) * 100 + int(m[3]))),
+    (re.compile(r"\b(" + MONTH + r")\.?\s+(20\d\d)(?!\d)", re.I),  # "Feb 2026": the year is not an amount
+     lambda m: ("ym", int(m[2]) * 100 + month_number(m[1]))),
     (re.compile(r"(?<![\d.,])(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(" + MONTH + r")", re.I),
      lambda m: ("date", month_number(m[2]) * 100 + int(m[1]))),
     (re.compile(r"(" + MONTH + r")\s+(\d{1,2})(?:st|nd|rd|th)(?!\w)", re.I),
@@ -57,7 +59,11 @@ TIMES: list[tuple[re.Pattern, object]] = [
     (re.compile(r"\b(\d{1,2}|one|two|three|four|five|six)\s+(?:weeks?|months?)\s+ago\b", re.I),
      lambda m: ("rel", -(_SMALL.get(m[1].lower()) or int(m[1])))),
     (re.compile(r"(\d{1,2}|[两二三四五六])周前"), lambda m: ("rel", -(_SMALL.get(m[1]) or int(m[1])))),
-    (re.compile(r"\blast\s+(?:week|month)\b|上周|上个月", re.I), lambda m: ("rel", -1)),
+    (re.compile(r"再上周|上上周"), lambda m: ("rel", -2)),
+    (re.compile(r"\blast\s+(?:week|month)\b|上周|上个月|上月", re.I), lambda m: ("rel", -1)),
+    (re.compile(r"前天"), lambda m: ("day", -2)),
+    (re.compile(r"昨天"), lambda m: ("day", -1)),
+    (re.compile(r"今天"), lambda m: ("day", 0)),
     (re.compile(r"\bthis\s+(?:week|month)\b|这周|本周|这个月|本月", re.I), lambda m: ("rel", 0)),
 ]
 
