@@ -52,6 +52,12 @@ def _token_ids(lm: LoadedModel, prompts: list[list[dict]] | list[str], max_lengt
     return rows
 
 
+def _prompt_room(lm: LoadedModel, new_tokens: int) -> int:
+    """How many prompt tokens fit in the model's context beside `new_tokens` to be generated (at least 1)."""
+    limit = getattr(lm.model.config, "max_position_embeddings", None) or 2048
+    return max(1, limit - new_tokens)
+
+
 def padded_length(n_tokens: int, max_length: int) -> int:
     """The length a prompt of `n_tokens` is left-padded to: the next multiple of PAD_BUCKET."""
     return min(max_length, -(-n_tokens // PAD_BUCKET) * PAD_BUCKET)
@@ -92,8 +98,7 @@ def generate_batch(lm: LoadedModel, prompts: list[list[dict]] | list[str], max_n
         return []
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
-    limit = getattr(lm.model.config, "max_position_embeddings", None) or 2048
-    max_length = max(1, limit - max_new_tokens)
+    max_length = _prompt_room(lm, max_new_tokens)
     ids = _token_ids(lm, prompts, max_length)
     pad_id = lm.tokenizer.pad_token_id
     options: dict[str, Any] = {"max_new_tokens": max_new_tokens, "pad_token_id": pad_id}
@@ -119,8 +124,7 @@ def copy_generate(lm: LoadedModel, prompt: list[dict], max_new_tokens: int, look
     independent of its batch, four times the work for one message. This path's answer is the same whatever
     else is asked, because it is always computed alone.
     """
-    ids = _token_ids(lm, [prompt], max(1, (getattr(lm.model.config, "max_position_embeddings", None) or 2048)
-                                       - max_new_tokens))[0]
+    ids = _token_ids(lm, [prompt], _prompt_room(lm, max_new_tokens))[0]
     inputs = torch.tensor([ids], device=lm.model.device)
     with torch.inference_mode():
         out = lm.model.generate(input_ids=inputs, attention_mask=torch.ones_like(inputs),
@@ -197,10 +201,9 @@ def choose_batch(lm: LoadedModel, prompts: Sequence[list[dict] | str], answers: 
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     tok = lm.tokenizer
     end = tok.eos_token_id
-    limit = getattr(lm.model.config, "max_position_embeddings", None) or 2048
     seqs = [[tok(a, add_special_tokens=False)["input_ids"] + [end] for a in options] for options in answers]
     longest = max(len(s) for options in seqs for s in options)
-    max_length = max(1, limit - longest)
+    max_length = _prompt_room(lm, longest)
     ids = _token_ids(lm, list(prompts), max_length)
     chosen: list[int] = [0] * len(prompts)
     rests: list[list[list[int]]] = [[] for _ in prompts]

@@ -318,9 +318,9 @@ def adapter_layout(folder: Path) -> str:
         layout = json.loads(meta.read_text()).get("prompt", "long")
     except (OSError, ValueError, AttributeError) as err:
         raise ModelNotAvailable(f"adapter {folder}: unreadable {LAYOUT_FILE}: {err}") from err
-    if layout not in (*LAYOUTS, READER_LAYOUT):
-        raise ModelNotAvailable(f"adapter {folder}: unknown prompt layout {layout!r} "
-                                f"(known: {', '.join((*LAYOUTS, READER_LAYOUT))})")
+    known = (*LAYOUTS, READER_LAYOUT)
+    if layout not in known:
+        raise ModelNotAvailable(f"adapter {folder}: unknown prompt layout {layout!r} (known: {', '.join(known)})")
     return layout
 
 

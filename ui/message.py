@@ -66,6 +66,7 @@ from ui.message_text import (
     TIMES,
     TOKEN,
     Amount,
+    amount_of,
     currency_code,
     language_of,
     normalise,
@@ -190,13 +191,10 @@ def _skeleton(text: str) -> tuple[str, list[Amount], list[tuple[int, tuple]]]:
     for m in TOKEN.finditer(masked_text):
         if len(amounts) == MAX_AMOUNTS:
             break
-        value = number_value(m["a"])
-        if m["b"]:
-            value = round((value + number_value(m["b"])) / 2, 6)
-        pct = bool(m["pct"] or m["pctpre"])
+        amount = amount_of(m)
         out.append(masked_text[last:m.start()])
-        out.append(chr((PCT0 if pct else AMOUNT0) + len(amounts)))
-        amounts.append(Amount(value, bool(m["pre"] or m["post"]), pct))
+        out.append(chr((PCT0 if amount.pct else AMOUNT0) + len(amounts)))
+        amounts.append(amount)
         last = m.end()
     out.append(masked_text[last:])
     skeleton = "".join(out).replace("\0", "")

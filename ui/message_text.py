@@ -110,10 +110,13 @@ class Amount:
 def amount_value(text: str) -> Amount | None:
     """The one amount `text` writes ("$1,150", "12,50 €", "6-7元" as its midpoint 6.5, "30%" as 30 with
     `pct`), read the way `ui.message.extract` reads amounts in a message; None unless `text` is exactly one amount."""
-    text = normalise(text).strip()
-    m = TOKEN.fullmatch(text)
-    if not m:
-        return None
+    m = TOKEN.fullmatch(normalise(text).strip())
+    return amount_of(m) if m else None
+
+
+def amount_of(m: re.Match) -> Amount:
+    """The amount a `TOKEN` match writes: its number (a range's midpoint), whether a currency or a percent sign
+    goes with it."""
     value = number_value(m["a"])
     if m["b"]:
         value = round((value + number_value(m["b"])) / 2, 6)

@@ -60,10 +60,9 @@ def _column(cell: str) -> str | None:
 def _time_key(cell: str) -> tuple[str, int] | None:
     """(kind, value) of a period cell that reads as a time, for ordering rows; None when it does not."""
     text = cell.strip()
-    for kind, words in (("weekday", _WEEKDAYS),):
-        for i, names in enumerate(words):
-            if text.lower().startswith(names[0]) or text in names[1:]:
-                return kind, i
+    for i, names in enumerate(_WEEKDAYS):
+        if text.lower().startswith(names[0]) or text in names[1:]:
+            return "weekday", i
     for pattern, kind, value in ((_MONTH_DAY, "date", lambda m: month_number(m[1]) * 100 + int(m[2])),
                                  (_NUMBERED, "week", lambda m: int(m[1])),
                                  (_US_DATE, "date", lambda m: int(m[1]) * 100 + int(m[2]))):
