@@ -41,6 +41,19 @@ def test_the_bar_advances_over_every_policys_periods():
     assert [d for _, d in shown][:5] == [*(f"oracle: period {t}/4" for t in range(1, 5)), "ts: period 1/4"]
 
 
+def test_a_long_run_pauses_between_decisions_so_the_server_can_read_a_stop(monkeypatch):
+    import ui.simulation
+
+    clock, sleeps = [0.0], []
+    monkeypatch.setattr(ui.simulation.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(ui.simulation.time, "sleep", sleeps.append)
+    tick = period_progress(lambda fraction, desc: None, ["ts"], 100, threading.Event())
+    for period in range(1, 101):
+        clock[0] += 0.006  # a decision every 6 ms: a pause after every 4th (24 ms > 20 ms)
+        tick("ts", period, 100)
+    assert sleeps == [ui.simulation.PAUSE_S] * 25 and ui.simulation.PAUSE_S > 0
+
+
 def test_stop_ends_the_run_between_decisions_and_leaves_the_lock_free():
     task = sample_task("test", 0, 30)
     slot = PricingService(None, "evidence", None, None)
@@ -82,7 +95,8 @@ def test_the_stop_button_ends_a_running_simulation_on_the_served_page():
 
     app = create_server(policy_name="evidence")
     with serve_in_thread(app) as url:
-        client = Client(url + "/", verbose=False)
+        # the client shares the server's process (and GIL): a longer wait than httpx's 5 s default
+        client = Client(url + "/", verbose=False, httpx_kwargs={"timeout": 60})
         try:
             started = time.monotonic()
             job = client.submit(TASK_CHOICE, 0, 20_000, ["ts"], api_name="/simulate")  # a minute if left alone
